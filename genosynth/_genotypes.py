@@ -1,0 +1,318 @@
+"""The genotype data layer: every supported input becomes an int8 dosage matrix.
+
+Convention used everywhere in genosynth: a dosage counts copies of the
+*alternate* allele, ``variant_allele[:, 1]`` in an sgkit Dataset. Dosages are
+``int8`` of shape ``(n_samples, n_variants)`` with values 0, 1, 2 and ``-1``
+for a missing call.
+
+Supported inputs
+----------------
+* an sgkit :class:`xarray.Dataset` with ``call_genotype`` (variants, samples,
+  ploidy=2; negative allele index = missing; ``call_genotype_mask`` honoured);
+* an sgkit Dataset with only ``call_dosage`` (variants, samples; float, NaN
+  missing);
+* a numpy or dask array ``(n_samples, n_variants)`` of 0/1/2 with -1 or NaN
+  for missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+MISSING = -1
+VARIANT_COLUMNS = ("id", "contig", "position", "ref", "alt")
+
+_GENOTYPE_DIMS = ("variants", "samples", "ploidy")
+_DOSAGE_DIMS = ("variants", "samples")
+
+
+def _is_dataset(X) -> bool:
+    # Imported lazily so that pure-array users never pay for xarray's import.
+    try:
+        import xarray as xr
+    except ImportError:  # pragma: no cover - xarray is a hard dependency
+        return False
+    return isinstance(X, xr.Dataset)
+
+
+def _is_dask(X) -> bool:
+    return type(X).__module__.startswith("dask.")
+
+
+def _genotype_variable(ds) -> str:
+    if "call_genotype" in ds:
+        return "call_genotype"
+    if "call_dosage" in ds:
+        return "call_dosage"
+    raise ValueError(
+        "the Dataset has neither 'call_genotype' nor 'call_dosage': one of them is required "
+        f"(variables present: {sorted(ds.data_vars)})"
+    )
+
+
+def _check_dataset_layout(ds) -> str:
+    var = _genotype_variable(ds)
+    dims = tuple(ds[var].dims)
+    expected = _GENOTYPE_DIMS if var == "call_genotype" else _DOSAGE_DIMS
+    if dims != expected:
+        raise ValueError(f"'{var}' must have dimensions {expected}, got {dims}")
+    if var == "call_genotype":
+        ploidy = ds.sizes["ploidy"]
+        if ploidy != 2:
+            raise ValueError(f"only diploid genotypes are supported, got ploidy={ploidy}")
+    if ds.sizes["variants"] == 0 or ds.sizes["samples"] == 0:
+        raise ValueError(
+            f"empty genotype data: {ds.sizes['samples']} samples x "
+            f"{ds.sizes['variants']} variants"
+        )
+    return var
+
+
+def shape_of(X) -> tuple[int, int]:
+    """Return ``(n_samples, n_variants)`` of any supported input without loading it."""
+    if _is_dataset(X):
+        _check_dataset_layout(X)
+        return int(X.sizes["samples"]), int(X.sizes["variants"])
+    arr = X if _is_dask(X) or isinstance(X, np.ndarray) else np.asarray(X)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"genotypes must be a 2-D array (n_samples, n_variants), got {arr.ndim}-D "
+            f"with shape {arr.shape}"
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"empty genotype data: shape {arr.shape}")
+    return int(arr.shape[0]), int(arr.shape[1])
+
+
+def _call_genotype_to_dosage(gt: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """(variants, samples, 2) allele indices -> (samples, variants) alt-allele counts."""
+    gt = np.asarray(gt)
+    if not np.issubdtype(gt.dtype, np.integer):
+        raise TypeError(f"'call_genotype' must hold integer allele indices, got dtype {gt.dtype}")
+    if gt.size and gt.max(initial=0) > 1:
+        raise ValueError(
+            "'call_genotype' holds allele index "
+            f"{int(gt.max())}: only biallelic variants (allele indices 0 and 1) are supported"
+        )
+    missing = (gt < 0).any(axis=2)
+    if mask is not None:
+        missing |= np.asarray(mask).any(axis=2)
+    dosage = (gt == 1).sum(axis=2, dtype=np.int8)
+    dosage[missing] = MISSING
+    return np.ascontiguousarray(dosage.T)
+
+
+def _float_to_dosage(x: np.ndarray, what: str, allow_rounding: bool) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    missing = np.isnan(x)
+    finite = x[~missing]
+    if finite.size:
+        lo, hi = finite.min(), finite.max()
+        if lo < 0 or hi > 2:
+            raise ValueError(f"{what} must lie within [0, 2] (NaN = missing); found [{lo}, {hi}]")
+        if not allow_rounding and not np.all(finite == np.round(finite)):
+            raise ValueError(
+                f"{what} holds non-integral dosages; genosynth models hard calls. "
+                "Pass allow_rounding=True to round them to the nearest genotype."
+            )
+    out = np.full(x.shape, MISSING, dtype=np.int8)
+    out[~missing] = np.rint(finite).astype(np.int8)
+    return out
+
+
+def _array_to_dosage(X, allow_rounding: bool) -> np.ndarray:
+    arr = np.asarray(X)
+    if arr.dtype == bool or arr.dtype.kind in "OUSV":
+        raise TypeError(
+            f"genotypes must be numeric dosages 0/1/2 (-1 or NaN = missing), got dtype {arr.dtype}"
+        )
+    if arr.dtype.kind == "f":
+        x = arr.astype(np.float64, copy=True)
+        x[x == MISSING] = np.nan
+        return _float_to_dosage(x, "genotype dosages", allow_rounding)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"unsupported genotype dtype {arr.dtype}")
+    if arr.size:
+        bad = ~np.isin(arr, (MISSING, 0, 1, 2))
+        if bad.any():
+            values = np.unique(arr[bad])[:5].tolist()
+            raise ValueError(
+                f"genotypes must be 0, 1, 2 or -1 (missing); found {values} "
+                f"in {int(bad.sum())} cells"
+            )
+    return arr.astype(np.int8, copy=False)
+
+
+def _dataset_block(ds, var: str, sl: slice, allow_rounding: bool) -> np.ndarray:
+    block = ds[var][sl]
+    if var == "call_genotype":
+        mask = ds["call_genotype_mask"][sl].values if "call_genotype_mask" in ds else None
+        return _call_genotype_to_dosage(block.values, mask)
+    return np.ascontiguousarray(_float_to_dosage(block.values, "'call_dosage'", allow_rounding).T)
+
+
+def as_genotypes(X, *, allow_rounding: bool = False) -> tuple[np.ndarray, pd.DataFrame | None]:
+    """Convert any supported genotype input to dosages and variant metadata.
+
+    Parameters
+    ----------
+    X : xarray.Dataset or array-like of shape (n_samples, n_variants)
+        An sgkit Dataset (``call_genotype`` or ``call_dosage``) or an array of
+        alternate-allele dosages 0/1/2 with -1 or NaN for missing calls.
+    allow_rounding : bool, default=False
+        Round non-integral dosages to the nearest genotype instead of raising.
+
+    Returns
+    -------
+    G : ndarray of shape (n_samples, n_variants), dtype int8
+        Alternate-allele dosages, -1 where the call is missing.
+    variants : pandas.DataFrame or None
+        One row per variant with columns ``id, contig, position, ref, alt``
+        when ``X`` is a Dataset; None for a bare array.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> G, variants = as_genotypes(np.array([[0, 1], [2, np.nan]]))
+    >>> G
+    array([[ 0,  1],
+           [ 2, -1]], dtype=int8)
+    >>> variants is None
+    True
+    """
+    shape_of(X)
+    if _is_dataset(X):
+        var = _check_dataset_layout(X)
+        G = _dataset_block(X, var, slice(None), allow_rounding)
+        return G, variant_table(X)
+    return _array_to_dosage(X, allow_rounding), None
+
+
+def iter_variant_blocks(
+    X, block_size: int = 4096, *, allow_rounding: bool = False
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """Yield ``(variant_slice, dosages)`` blocks without materialising ``X`` whole.
+
+    Lazy (dask-backed) Datasets and dask arrays are computed one block of
+    variants at a time, so peak memory is bounded by ``block_size``.
+
+    Parameters
+    ----------
+    X : xarray.Dataset or array-like of shape (n_samples, n_variants)
+        Any input accepted by :func:`as_genotypes`.
+    block_size : int, default=4096
+        Number of variants per block.
+    allow_rounding : bool, default=False
+        See :func:`as_genotypes`.
+
+    Yields
+    ------
+    variant_slice : slice
+        The variants covered by this block.
+    G_block : ndarray of shape (n_samples, stop - start), dtype int8
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.zeros((3, 5), dtype=np.int8)
+    >>> [(s.start, s.stop, g.shape) for s, g in iter_variant_blocks(X, block_size=2)]
+    [(0, 2, (3, 2)), (2, 4, (3, 2)), (4, 5, (3, 1))]
+    """
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size}")
+    _, n_variants = shape_of(X)
+    if _is_dataset(X):
+        var = _check_dataset_layout(X)
+        for start in range(0, n_variants, block_size):
+            sl = slice(start, min(start + block_size, n_variants))
+            yield sl, _dataset_block(X, var, sl, allow_rounding)
+        return
+    arr = X if _is_dask(X) or isinstance(X, np.ndarray) else np.asarray(X)
+    for start in range(0, n_variants, block_size):
+        sl = slice(start, min(start + block_size, n_variants))
+        block = arr[:, sl]
+        if _is_dask(block):
+            block = block.compute()
+        yield sl, _array_to_dosage(block, allow_rounding)
+
+
+def _decode(values) -> np.ndarray:
+    values = np.asarray(values)
+    if values.dtype.kind == "S":
+        return np.char.decode(values, "utf-8").astype(object)
+    return values.astype(str).astype(object)
+
+
+def variant_table(ds) -> pd.DataFrame:
+    """Variant metadata of an sgkit Dataset as a DataFrame.
+
+    Columns are ``id, contig, position, ref, alt``; ``alt`` is
+    ``variant_allele[:, 1]``, the allele that dosages count. Missing metadata
+    is filled with a documented default: ids ``"{contig}:{position}"`` when
+    ``variant_id`` is absent, positions ``0..n-1`` when ``variant_position`` is
+    absent, alleles ``"A"``/``"B"`` when ``variant_allele`` is absent.
+
+    Examples
+    --------
+    >>> import sgkit
+    >>> ds = sgkit.simulate_genotype_call_dataset(n_variant=2, n_sample=3, seed=0)
+    >>> variant_table(ds).columns.tolist()
+    ['id', 'contig', 'position', 'ref', 'alt']
+    """
+    n = int(ds.sizes["variants"])
+    if "variant_position" in ds:
+        position = np.asarray(ds["variant_position"].values, dtype=np.int64)
+    else:
+        position = np.arange(n, dtype=np.int64)
+    if "variant_contig" in ds:
+        codes = np.asarray(ds["variant_contig"].values)
+        if "contig_id" in ds:
+            names = _decode(ds["contig_id"].values)
+        else:
+            names = np.asarray(ds.attrs.get("contigs", []), dtype=object)
+        contig = names[codes] if len(names) else _decode(codes)
+    else:
+        contig = np.full(n, "1", dtype=object)
+    if "variant_allele" in ds:
+        alleles = _decode(ds["variant_allele"].values)
+        ref, alt = alleles[:, 0], alleles[:, 1]
+    else:
+        ref, alt = np.full(n, "A", dtype=object), np.full(n, "B", dtype=object)
+    if "variant_id" in ds:
+        ids = _decode(ds["variant_id"].values)
+    else:
+        ids = np.array([f"{c}:{p}" for c, p in zip(contig, position)], dtype=object)
+    return pd.DataFrame(
+        {"id": ids, "contig": contig, "position": position, "ref": ref, "alt": alt}
+    )
+
+
+def check_labels(y, n_samples: int | None = None, *, name: str = "y") -> np.ndarray:
+    """Validate a label vector: 1-D, finite, and one entry per sample.
+
+    Examples
+    --------
+    >>> check_labels([0, 1, 1], n_samples=3)
+    array([0, 1, 1])
+    """
+    if y is None:
+        raise ValueError(f"{name} is required")
+    if _is_dataset(y):
+        raise TypeError(f"{name} must be array-like, got a Dataset")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
+    if n_samples is not None and y.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {y.shape[0]} entries but the genotypes have {n_samples} samples"
+        )
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if y.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
+    return y
