@@ -2,10 +2,42 @@
 
 GWAS-guided SNP selection, a genotype VAE and label-conditioned latent
 diffusion, as scikit-learn estimators over small torch cores.
+
+Public names are imported lazily, so that ``import genosynth.metrics`` (pure
+numpy/scipy) never imports torch.
 """
 
-from genosynth._genotypes import as_genotypes, iter_variant_blocks
+from importlib import import_module
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["as_genotypes", "iter_variant_blocks", "__version__"]
+_LAZY = {
+    "as_genotypes": "genosynth._genotypes",
+    "iter_variant_blocks": "genosynth._genotypes",
+    "to_dataset": "genosynth.io",
+    "read_plink": "genosynth.io",
+    "write_plink": "genosynth.io",
+    "save_zarr": "genosynth.io",
+    "load_zarr": "genosynth.io",
+    "GWASSelector": "genosynth.selection",
+    "GenotypeVAE": "genosynth.vae",
+    "ConditionalLatentDiffusion": "genosynth.diffusion",
+    "GenerativePipeline": "genosynth.pipeline",
+    "sample_genotypes": "genosynth.pipeline",
+    "save": "genosynth.persistence",
+    "load": "genosynth.persistence",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'genosynth' has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__
