@@ -65,8 +65,7 @@ def _check_dataset_layout(ds) -> str:
             raise ValueError(f"only diploid genotypes are supported, got ploidy={ploidy}")
     if ds.sizes["variants"] == 0 or ds.sizes["samples"] == 0:
         raise ValueError(
-            f"empty genotype data: {ds.sizes['samples']} samples x "
-            f"{ds.sizes['variants']} variants"
+            f"empty genotype data: {ds.sizes['samples']} samples x {ds.sizes['variants']} variants"
         )
     return var
 
@@ -285,9 +284,7 @@ def variant_table(ds) -> pd.DataFrame:
         ids = _decode(ds["variant_id"].values)
     else:
         ids = np.array([f"{c}:{p}" for c, p in zip(contig, position)], dtype=object)
-    return pd.DataFrame(
-        {"id": ids, "contig": contig, "position": position, "ref": ref, "alt": alt}
-    )
+    return pd.DataFrame({"id": ids, "contig": contig, "position": position, "ref": ref, "alt": alt})
 
 
 def check_labels(y, n_samples: int | None = None, *, name: str = "y") -> np.ndarray:

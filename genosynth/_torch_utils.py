@@ -1,0 +1,73 @@
+"""Device selection and seeding shared by the torch-backed estimators.
+
+Randomness rule: an estimator turns its ``random_state`` into one integer seed
+and from it into local :class:`torch.Generator` objects. The global torch RNG
+is only touched inside :func:`seeded`, which restores it afterwards, so fitting
+a genosynth model never changes a user's global random stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+
+def resolve_device(device) -> torch.device:
+    """Turn ``"auto"``, ``"cpu"``, ``"cuda[:k]"`` or a torch.device into a device.
+
+    ``"auto"`` picks CUDA when it is available and the CPU otherwise.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string or torch.device, got {type(device).__name__}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but CUDA is not available")
+    return dev
+
+
+def seed_from(random_state) -> int:
+    """Draw one 31-bit integer seed from an sklearn-style ``random_state``.
+
+    Examples
+    --------
+    >>> seed_from(0) == seed_from(0)
+    True
+    """
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def make_generator(seed: int, device: torch.device | str = "cpu") -> torch.Generator:
+    """A local :class:`torch.Generator` on ``device`` seeded with ``seed``."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(int(seed))
+    return gen
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block (e.g. weight initialisation) under a fixed seed.
+
+    The global torch RNG state is saved and restored, so the caller's global
+    random stream is unchanged.
+    """
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def state_dict_to_cpu(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of a module's state dict (for pickling and checkpoints)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
