@@ -1,0 +1,259 @@
+"""Build sgkit Datasets from dosages, and read/write PLINK 1 and Zarr through sgkit.
+
+Orientation is preserved everywhere: dosages count ``variant_allele[:, 1]``,
+the alternate allele. PLINK files follow plink2's convention: A1 (fifth
+``.bim`` column) is ALT and A2 (sixth) is REF, so plink2 reports our alt
+frequencies and tests our alt allele. sgkit's own PLINK reader and writer use
+the opposite order ([A1, A2] as [ref, alt]); :func:`write_plink` and
+:func:`read_plink` swap the alleles (and flip allele indices, lazily) so that
+a round trip array -> Dataset -> PLINK -> Dataset -> array is exact and files
+mean the same thing to plink2 as to genosynth.
+
+The label lives in the sample variable ``sample_phenotype``. Binary labels are
+0 (control) / 1 (case) in genosynth; PLINK codes them 1 / 2 with -9 missing,
+and :func:`write_plink` / :func:`read_plink` translate between the two.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genosynth._genotypes import MISSING, VARIANT_COLUMNS, as_genotypes, check_labels
+
+_PLINK_MISSING_PHENOTYPE = -9
+
+
+def _default_variants(n_variants: int) -> pd.DataFrame:
+    pos = np.arange(1, n_variants + 1, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "id": [f"snp{i}" for i in range(n_variants)],
+            "contig": ["1"] * n_variants,
+            "position": pos,
+            "ref": ["A"] * n_variants,
+            "alt": ["B"] * n_variants,
+        }
+    )
+
+
+def _check_variants(variants, n_variants: int) -> pd.DataFrame:
+    if variants is None:
+        return _default_variants(n_variants)
+    if not isinstance(variants, pd.DataFrame):
+        raise TypeError(
+            f"variants must be a pandas DataFrame with columns {VARIANT_COLUMNS}, "
+            f"got {type(variants).__name__}"
+        )
+    missing = [c for c in VARIANT_COLUMNS if c not in variants.columns]
+    if missing:
+        raise ValueError(f"variants is missing the columns {missing}")
+    if len(variants) != n_variants:
+        raise ValueError(
+            f"variants has {len(variants)} rows but the genotypes have {n_variants} variants"
+        )
+    return variants.reset_index(drop=True)
+
+
+def to_dataset(G, y=None, variants=None, *, sample_prefix: str = "syn", sample_ids=None):
+    """Build an sgkit Dataset from a dosage matrix.
+
+    Parameters
+    ----------
+    G : array-like of shape (n_samples, n_variants)
+        Alternate-allele dosages 0/1/2, -1 or NaN for missing.
+    y : array-like of shape (n_samples,), optional
+        Labels, stored as the sample variable ``sample_phenotype``.
+    variants : pandas.DataFrame, optional
+        Columns ``id, contig, position, ref, alt`` (e.g. a selector's
+        ``selected_variants_``). Defaults to ids ``snp0..``, contig ``"1"``,
+        positions ``1..n`` and alleles ``A``/``B``.
+    sample_prefix : str, default="syn"
+        Sample ids are ``f"{sample_prefix}{i}"`` unless ``sample_ids`` is given.
+    sample_ids : array-like of str, optional
+        Explicit sample ids.
+
+    Returns
+    -------
+    xarray.Dataset
+        Unphased ``call_genotype`` (a dosage of 1 is stored as ``[0, 1]``),
+        ``call_genotype_mask``, ``variant_*``, ``contig_id``, ``sample_id`` and,
+        when ``y`` is given, ``sample_phenotype``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ds = to_dataset(np.array([[0, 1, 2], [2, -1, 0]]), y=[0, 1])
+    >>> ds["call_genotype"].shape
+    (3, 2, 2)
+    >>> as_genotypes(ds)[0]
+    array([[ 0,  1,  2],
+           [ 2, -1,  0]], dtype=int8)
+    """
+    import sgkit
+
+    G, _ = as_genotypes(G)
+    n_samples, n_variants = G.shape
+    variants = _check_variants(variants, n_variants)
+    contig_names = list(pd.unique(variants["contig"].astype(str)))
+    contig_codes = pd.Categorical(variants["contig"].astype(str), categories=contig_names).codes
+    gt = np.empty((n_variants, n_samples, 2), dtype=np.int8)
+    dosage = G.T
+    gt[..., 0] = dosage == 2
+    gt[..., 1] = dosage >= 1
+    gt[dosage == MISSING] = MISSING
+    if sample_ids is None:
+        sample_ids = np.array([f"{sample_prefix}{i}" for i in range(n_samples)])
+    sample_ids = np.asarray(sample_ids).astype(str)
+    if sample_ids.shape != (n_samples,):
+        raise ValueError(f"sample_ids must have {n_samples} entries, got {sample_ids.shape}")
+    alleles = np.stack(
+        [variants["ref"].astype(str).to_numpy(), variants["alt"].astype(str).to_numpy()], axis=1
+    ).astype("S")
+    ds = sgkit.create_genotype_call_dataset(
+        variant_contig_names=contig_names,
+        variant_contig=np.asarray(contig_codes, dtype=np.int64),
+        variant_position=variants["position"].to_numpy(dtype=np.int64),
+        variant_allele=alleles,
+        sample_id=sample_ids,
+        call_genotype=gt,
+        variant_id=variants["id"].astype(str).to_numpy(),
+    )
+    if y is not None:
+        y = check_labels(y, n_samples)
+        ds["sample_phenotype"] = ("samples", y)
+    return ds
+
+
+def write_plink(ds, prefix) -> Path:
+    """Write a Dataset to PLINK 1 ``prefix.{bed,bim,fam}`` through sgkit.
+
+    Binary 0/1 ``sample_phenotype`` is written in PLINK's 1 (control) /
+    2 (case) coding; other numeric phenotypes are written as they are, with
+    -9 for missing.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        A Dataset with ``call_genotype`` (e.g. from :func:`to_dataset`).
+    prefix : str or path-like
+        Output path without extension.
+
+    Returns
+    -------
+    pathlib.Path
+        The prefix written.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> ds = to_dataset(np.array([[0, 1], [2, 1]]), y=[0, 1])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     prefix = write_plink(ds, f"{d}/cohort")
+    ...     back = read_plink(prefix)
+    ...     bool((as_genotypes(back)[0] == as_genotypes(ds)[0]).all())
+    True
+    """
+    from sgkit.io.plink import write_plink as _sgkit_write_plink
+
+    prefix = Path(prefix)
+    if "call_genotype" not in ds:
+        raise ValueError("write_plink needs 'call_genotype' (build one with to_dataset)")
+    out = _swap_alleles(ds)
+    if "sample_phenotype" in ds:
+        y = np.asarray(ds["sample_phenotype"].values)
+        if _is_binary01(y):
+            coded = np.where(y == 1, 2, 1).astype(np.int64)
+        else:
+            coded = np.where(np.isnan(y.astype(float)), _PLINK_MISSING_PHENOTYPE, y)
+        out = out.assign(sample_phenotype=("samples", coded))
+    # sgkit rejects variables it does not know how to write next to the PLINK ones.
+    keep = [v for v in out.data_vars if v.startswith(("call_", "variant_", "sample_", "contig_"))]
+    _sgkit_write_plink(out[keep], path=str(prefix))
+    return prefix
+
+
+def _swap_alleles(ds):
+    """Exchange allele 0 and allele 1: sgkit's PLINK order <-> plink2's (A1 = ALT)."""
+    gt = ds["call_genotype"]
+    flipped = gt.where(gt < 0, 1 - gt).astype(gt.dtype)
+    return ds.assign(call_genotype=flipped, variant_allele=ds["variant_allele"][:, ::-1].copy())
+
+
+def _is_binary01(y: np.ndarray) -> bool:
+    values = np.unique(y[~np.isnan(y.astype(float))]) if y.size else y
+    return len(values) > 0 and set(values.tolist()) <= {0, 1}
+
+
+def read_plink(prefix, *, binary_phenotype: bool | None = None):
+    """Read PLINK 1 ``prefix.{bed,bim,fam}`` lazily (dask-backed) through sgkit.
+
+    Parameters
+    ----------
+    prefix : str or path-like
+        Path without extension.
+    binary_phenotype : bool, optional
+        Whether the ``.fam`` phenotype is PLINK's 1/2 case-control coding
+        (translated to 0/1, with 0 and -9 as missing = -1). ``None`` decides
+        from the values: all in {1, 2, 0, -9} means binary.
+
+    Returns
+    -------
+    xarray.Dataset
+        Lazy sgkit Dataset; ``variant_allele[:, 1]`` is A1 (plink2's ALT),
+        the allele the dosages count.
+
+    Examples
+    --------
+    See :func:`write_plink`.
+    """
+    from sgkit.io.plink import read_plink as _sgkit_read_plink
+
+    prefix = Path(prefix)
+    for ext in ("bed", "bim", "fam"):
+        path = prefix.with_name(prefix.name + f".{ext}")
+        if not path.exists():
+            raise FileNotFoundError(f"PLINK file not found: {path}")
+    ds = _swap_alleles(_sgkit_read_plink(path=str(prefix)))
+    if "sample_phenotype" in ds:
+        pheno = np.asarray(ds["sample_phenotype"].values)
+        valid = pheno[~np.isin(pheno, (0, _PLINK_MISSING_PHENOTYPE))]
+        if binary_phenotype is None:
+            binary_phenotype = valid.size > 0 and set(np.unique(valid).tolist()) <= {1, 2}
+        if binary_phenotype:
+            y = np.where(pheno == 2, 1, np.where(pheno == 1, 0, -1)).astype(np.int8)
+            ds["sample_phenotype"] = ("samples", y)
+    return ds
+
+
+def save_zarr(ds, path) -> Path:
+    """Save a Dataset to a Zarr store through sgkit (overwriting nothing).
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> ds = to_dataset(np.array([[0, 1], [2, 1]]))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = load_zarr(save_zarr(ds, f"{d}/cohort.zarr"))
+    ...     back["call_genotype"].shape
+    (2, 2, 2)
+    """
+    import sgkit
+
+    path = Path(path)
+    if path.exists():
+        raise FileExistsError(f"{path} already exists")
+    sgkit.save_dataset(ds, str(path))
+    return path
+
+
+def load_zarr(path):
+    """Load a Dataset saved with :func:`save_zarr` (lazily, dask-backed)."""
+    import sgkit
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Zarr store not found: {path}")
+    return sgkit.load_dataset(str(path))
