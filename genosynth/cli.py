@@ -1,0 +1,320 @@
+"""The ``genosynth`` command line: demo, fit, sample, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+class CLIError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _read_sample_table(path, what: str) -> pd.DataFrame:
+    """A PLINK-style sample table: header with IID (FID optional), whitespace separated."""
+    path = Path(path)
+    if not path.exists():
+        raise CLIError(f"{what} file not found: {path}")
+    table = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str, "#FID": str})
+    table = table.rename(columns={"#FID": "FID", "#IID": "IID"})
+    if "IID" not in table.columns:
+        raise CLIError(
+            f"{what} file {path} needs a header line with an IID column "
+            f"(found columns {list(table.columns)})"
+        )
+    value_columns = [c for c in table.columns if c not in ("FID", "IID")]
+    if not value_columns:
+        raise CLIError(f"{what} file {path} has no value column besides FID/IID")
+    if table["IID"].duplicated().any():
+        dup = table.loc[table["IID"].duplicated(), "IID"].head(3).tolist()
+        raise CLIError(f"{what} file {path} lists sample ids more than once: {dup}")
+    return table.set_index(table["IID"].astype(str))[value_columns]
+
+
+def _align(table: pd.DataFrame, sample_ids: np.ndarray, what: str) -> pd.DataFrame:
+    unknown = table.index.difference(pd.Index(sample_ids))
+    if len(unknown):
+        raise CLIError(
+            f"{len(unknown)} sample id(s) in the {what} file are not in the genotype data, "
+            f"e.g. {unknown[:3].tolist()}"
+        )
+    return table.reindex(sample_ids)
+
+
+def _phenotype(ds, pheno_path, pheno_name):
+    """The label per sample (NaN where missing), from --pheno or from the .fam file."""
+    sample_ids = np.asarray(ds["sample_id"].values).astype(str)
+    if pheno_path is None:
+        if "sample_phenotype" not in ds:
+            raise CLIError("no phenotype: the .fam file has none; pass --pheno FILE")
+        y = np.asarray(ds["sample_phenotype"].values, dtype=float)
+        return np.where(y < 0, np.nan, y)
+    table = _align(_read_sample_table(pheno_path, "phenotype"), sample_ids, "phenotype")
+    column = pheno_name or table.columns[0]
+    if column not in table.columns:
+        raise CLIError(f"phenotype column {column!r} not in {pheno_path} ({list(table.columns)})")
+    y = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    y[np.isin(y, (-9,))] = np.nan
+    values = set(np.unique(y[~np.isnan(y)]).tolist())
+    if values <= {1.0, 2.0} and len(values) == 2:  # PLINK's case/control coding
+        y = y - 1
+    return y
+
+
+def _covariates(ds, covar_path):
+    if covar_path is None:
+        return None
+    sample_ids = np.asarray(ds["sample_id"].values).astype(str)
+    table = _align(_read_sample_table(covar_path, "covariate"), sample_ids, "covariate")
+    try:
+        return table.apply(pd.to_numeric).to_numpy(dtype=float)
+    except ValueError as exc:
+        raise CLIError(f"covariate file {covar_path} has non-numeric values ({exc})") from exc
+
+
+def _default_pipeline(n_snps: int, random_state: int, verbose: bool):
+    from genosynth import (
+        ConditionalLatentDiffusion,
+        GenerativePipeline,
+        GenotypeVAE,
+        GWASSelector,
+    )
+
+    return GenerativePipeline(
+        [
+            ("gwas", GWASSelector(n_snps=n_snps)),
+            ("vae", GenotypeVAE(random_state=random_state, verbose=verbose)),
+            ("diffusion", ConditionalLatentDiffusion(random_state=random_state, verbose=verbose)),
+        ]
+    )
+
+
+def _fit_timed(pipe, X, y, **fit_params):
+    start = time.perf_counter()
+    _log("fitting: GWAS selection -> VAE -> latent diffusion ...")
+    pipe.fit(X, y, **fit_params)
+    _log(f"fitted in {time.perf_counter() - start:.1f} s")
+    return pipe
+
+
+def cmd_demo(args) -> int:
+    from sklearn.model_selection import train_test_split
+
+    from genosynth._genotypes import as_genotypes
+    from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.datasets import load_demo
+    from genosynth.metrics import evaluate
+
+    _log("simulating the demo cohort (msprime) ...")
+    ds = load_demo()
+    y = np.asarray(ds["sample_phenotype"].values)
+    idx_train, idx_hold = train_test_split(
+        np.arange(len(y)), test_size=0.2, stratify=y, random_state=args.seed
+    )
+    train, hold = ds.isel(samples=idx_train), ds.isel(samples=idx_hold)
+    y_train, y_hold = y[idx_train], y[idx_hold]
+    _log(
+        f"cohort: {ds.sizes['samples']} individuals x {ds.sizes['variants']} variants; "
+        f"train {len(idx_train)}, holdout {len(idx_hold)} (split before anything is fitted)"
+    )
+    pipe = _fit_timed(_default_pipeline(args.n_snps, args.seed, not args.quiet), train, y_train)
+    panel = pipe["gwas"].get_support(indices=True)
+    G_all, _ = as_genotypes(ds)
+    G_train, G_hold = G_all[idx_train][:, panel], G_all[idx_hold][:, panel]
+
+    start = time.perf_counter()
+    G_syn, y_syn = pipe.sample(y=y_train, random_state=args.seed)
+    elapsed = time.perf_counter() - start
+    _log(f"sampled {len(y_syn)} synthetic individuals in {elapsed:.2f} s")
+
+    variants = pipe["gwas"].selected_variants_
+    report = evaluate(G_train, y_train, G_hold, y_hold, G_syn, y_syn, variants=variants)
+    print(report.summary())
+    baselines = {
+        "AF sampler": AlleleFrequencySampler().fit(G_train, y_train),
+        "copycat": Copycat().fit(G_train, y_train),
+    }
+    rows = {"genosynth": report.to_frame()["value"]}
+    for name, gen in baselines.items():
+        G_b, y_b = gen.sample(y=y_train, random_state=args.seed)
+        rows[name] = evaluate(
+            G_train, y_train, G_hold, y_hold, G_b, y_b, variants=variants
+        ).to_frame()["value"]
+    print("\nSide by side with the trivial baselines:")
+    print(pd.DataFrame(rows).to_string(float_format=lambda v: f"{v:.3f}"))
+    if args.plot:
+        report.plot().savefig(args.plot, dpi=120, bbox_inches="tight")
+        _log(f"figure written to {args.plot}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    from genosynth import save
+    from genosynth.io import read_plink
+
+    try:
+        ds = read_plink(args.plink)
+    except FileNotFoundError as exc:
+        raise CLIError(str(exc)) from exc
+    y = _phenotype(ds, args.pheno, args.pheno_name)
+    covariates = _covariates(ds, args.covar)
+    keep = ~np.isnan(y)
+    if covariates is not None:
+        keep &= ~np.isnan(covariates).any(axis=1)
+    if not keep.any():
+        raise CLIError("no sample has both a phenotype and complete covariates")
+    if not keep.all():
+        _log(f"excluding {int((~keep).sum())} samples with a missing phenotype or covariate")
+        ds = ds.isel(samples=np.flatnonzero(keep))
+        covariates = covariates[keep] if covariates is not None else None
+    y = y[keep]
+    if np.all(np.isin(y, (0, 1))):
+        y = y.astype(np.int64)
+    pipe = _default_pipeline(args.n_snps, args.seed, not args.quiet)
+    fit_params = {} if covariates is None else {"gwas__covariates": covariates}
+    _fit_timed(pipe, ds, y, **fit_params)
+    save(pipe, args.out)
+    _log(f"model written to {args.out}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from genosynth import load
+    from genosynth.io import save_zarr, write_plink
+
+    try:
+        pipe = load(args.model)
+    except (FileNotFoundError, ValueError) as exc:
+        raise CLIError(str(exc)) from exc
+    if args.n < 1:
+        raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
+    y = None
+    if args.cases is not None:
+        if not 0 <= args.cases <= 1:
+            raise CLIError(f"--cases is a fraction in [0, 1], got {args.cases}")
+        n_cases = int(round(args.cases * args.n))
+        y = np.r_[np.ones(n_cases, dtype=np.int64), np.zeros(args.n - n_cases, dtype=np.int64)]
+    ds = pipe.sample_dataset(args.n, y=y, random_state=args.seed)
+    if args.format == "plink":
+        write_plink(ds, args.out)
+    else:
+        try:
+            save_zarr(ds, args.out)
+        except FileExistsError as exc:
+            raise CLIError(str(exc)) from exc
+    _log(f"wrote {args.n} synthetic individuals x {ds.sizes['variants']} variants to {args.out}")
+    return 0
+
+
+def _read_any(path):
+    from genosynth.io import load_zarr, read_plink
+
+    path = Path(path)
+    try:
+        if path.suffix == ".zarr" or path.is_dir():
+            return load_zarr(path)
+        return read_plink(path)
+    except FileNotFoundError as exc:
+        raise CLIError(str(exc)) from exc
+
+
+def cmd_evaluate(args) -> int:
+    from genosynth._genotypes import as_genotypes
+    from genosynth.metrics import evaluate
+
+    parts = {}
+    for name in ("train", "holdout", "synthetic"):
+        ds = _read_any(getattr(args, name))
+        if "sample_phenotype" not in ds:
+            raise CLIError(f"the {name} data carry no phenotype (sample_phenotype)")
+        G, variants = as_genotypes(ds)
+        parts[name] = (G, np.asarray(ds["sample_phenotype"].values), variants)
+    syn_ids = parts["synthetic"][2]["id"].to_numpy()
+    aligned = {}
+    for name in ("train", "holdout"):
+        G, y, variants = parts[name]
+        pos = pd.Index(variants["id"].to_numpy()).get_indexer(syn_ids)
+        if (pos < 0).any():
+            missing = syn_ids[pos < 0][:3].tolist()
+            raise CLIError(f"{int((pos < 0).sum())} synthetic variants are not in {name}: {missing}")
+        aligned[name] = (G[:, pos], y)
+    report = evaluate(
+        *aligned["train"],
+        *aligned["holdout"],
+        parts["synthetic"][0],
+        parts["synthetic"][1],
+        variants=parts["synthetic"][2],
+    )
+    print(report.summary())
+    if args.csv:
+        report.to_frame().to_csv(args.csv)
+    if args.plot:
+        report.plot().savefig(args.plot, dpi=120, bbox_inches="tight")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``genosynth`` command."""
+    parser = argparse.ArgumentParser(
+        prog="genosynth", description="Phenotype-conditioned synthetic genotypes."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="simulate a cohort, fit, sample and print the report")
+    demo.add_argument("--n-snps", type=int, default=1024)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--plot", help="also write the report figure to this file")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.set_defaults(func=cmd_demo)
+
+    fit = sub.add_parser("fit", help="fit a pipeline on a PLINK cohort and save it")
+    fit.add_argument("--plink", required=True, help="PLINK 1 prefix (.bed/.bim/.fam)")
+    fit.add_argument("--pheno", help="phenotype file with a header (FID) IID VALUE...")
+    fit.add_argument("--pheno-name", help="phenotype column (default: the first)")
+    fit.add_argument("--covar", help="covariate file with a header (FID) IID COV1 COV2...")
+    fit.add_argument("--n-snps", type=int, default=1024)
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--out", required=True, help="model file to write")
+    fit.add_argument("--quiet", action="store_true")
+    fit.set_defaults(func=cmd_fit)
+
+    sample = sub.add_parser("sample", help="sample a synthetic cohort from a saved model")
+    sample.add_argument("model")
+    sample.add_argument("--n", type=int, required=True, help="number of individuals")
+    sample.add_argument("--cases", type=float, help="fraction of cases (default: training mix)")
+    sample.add_argument("--format", choices=("plink", "zarr"), default="plink")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--out", required=True, help="PLINK prefix or Zarr path")
+    sample.set_defaults(func=cmd_sample)
+
+    ev = sub.add_parser("evaluate", help="judge a synthetic cohort against real train/holdout")
+    ev.add_argument("--train", required=True, help="real training data (PLINK prefix or Zarr)")
+    ev.add_argument("--holdout", required=True, help="real holdout data (PLINK prefix or Zarr)")
+    ev.add_argument("--synthetic", required=True, help="synthetic data (PLINK prefix or Zarr)")
+    ev.add_argument("--csv", help="write the metric table to this CSV file")
+    ev.add_argument("--plot", help="write the report figure to this file")
+    ev.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``genosynth`` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CLIError as exc:
+        print(f"genosynth {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,246 @@
+"""Save and load fitted pipelines without pickle.
+
+A model file is one `safetensors <https://github.com/huggingface/safetensors>`_
+file: numeric arrays (network weights, fitted statistics) as tensors, and
+everything else (class names, parameters, small fitted values) as JSON in the
+file's header. Loading parses data only, so a model file can never run code:
+only genosynth's own estimator classes can be named in it, and a checksum over
+the header and every tensor refuses files that were altered after saving.
+
+Privacy hygiene: a model file holds summary statistics and network weights,
+never training genotypes; estimators that memorise individuals (the copycat
+baseline) cannot be saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from importlib import import_module
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+FORMAT = "genosynth-model"
+FORMAT_VERSION = 1
+
+# The only classes a model file may name: loading never imports anything else.
+_ESTIMATORS = {
+    "GWASSelector": "genosynth.selection",
+    "GenotypeVAE": "genosynth.vae",
+    "ConditionalLatentDiffusion": "genosynth.diffusion",
+    "AlleleFrequencySampler": "genosynth.baselines",
+    "PRSClassifier": "genosynth.prs",
+}
+_PIPELINES = {"GenerativePipeline": "genosynth.pipeline", "Pipeline": "sklearn.pipeline"}
+_UNSAVEABLE = {"Copycat": "it stores training genotypes, which a shareable model must not"}
+
+
+def _version() -> str:
+    from genosynth import __version__
+
+    return __version__
+
+
+def _json_value(value, where: str):
+    """A JSON-safe rendering of a parameter or small fitted value (or TypeError)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_json_value(v, where) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v, where) for k, v in value.items()}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "OUS":
+        return {"__ndarray__": value.astype(str).tolist(), "dtype": value.dtype.kind}
+    if isinstance(value, pd.DataFrame):
+        return {
+            "__dataframe__": {c: value[c].tolist() for c in value.columns},
+            "dtypes": {c: str(value[c].dtype) for c in value.columns},
+        }
+    raise TypeError(f"cannot save {where} of type {type(value).__name__}")
+
+
+def _from_json(value):
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            return np.asarray(value["__ndarray__"], dtype=object)
+        if "__dataframe__" in value:
+            frame = pd.DataFrame(value["__dataframe__"])
+            for col, dtype in value["dtypes"].items():
+                if dtype not in ("object", "str", "string"):
+                    frame[col] = frame[col].astype(dtype)
+            return frame
+        return {k: _from_json(v) for k, v in value.items()}
+    return value
+
+
+def _export_estimator(est, name: str) -> tuple[dict, dict[str, np.ndarray]]:
+    cls = type(est).__name__
+    if cls in _UNSAVEABLE:
+        raise TypeError(f"step {name!r} ({cls}) cannot be saved: {_UNSAVEABLE[cls]}")
+    if cls not in _ESTIMATORS:
+        raise TypeError(
+            f"step {name!r} is a {cls}; genosynth.save stores only genosynth estimators "
+            f"({', '.join(sorted(_ESTIMATORS))}); use joblib for other objects"
+        )
+    params = {k: _json_value(v, f"parameter {name}__{k}") for k, v in est.get_params(False).items()}
+    if hasattr(est, "_export_fitted"):
+        fitted, arrays = est._export_fitted()
+        fitted = _json_value(fitted, f"fitted state of {name!r}")
+    else:
+        fitted, arrays = {}, {}
+        for attr, value in vars(est).items():
+            if not attr.endswith("_") or attr.startswith("_"):
+                continue
+            if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+                arrays[attr] = value
+            else:
+                fitted[attr] = _json_value(value, f"fitted attribute {name}.{attr}")
+    arrays = {f"{name}/{k}": np.ascontiguousarray(v) for k, v in arrays.items()}
+    return {"name": name, "class": cls, "params": params, "fitted": fitted}, arrays
+
+
+def _import_estimator(spec: dict, arrays: dict[str, np.ndarray]):
+    cls_name = spec["class"]
+    if cls_name not in _ESTIMATORS:
+        raise ValueError(f"model file names an unknown estimator class {cls_name!r}")
+    cls = getattr(import_module(_ESTIMATORS[cls_name]), cls_name)
+    est = cls(**_from_json(spec["params"]))
+    prefix = spec["name"] + "/"
+    own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+    fitted = _from_json(spec["fitted"])
+    if hasattr(est, "_import_fitted"):
+        return est._import_fitted(fitted, own)
+    for attr, value in {**fitted, **own}.items():
+        setattr(est, attr, value)
+    return est
+
+
+def _digest(header: dict, arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
+    for key in sorted(arrays):
+        arr = arrays[key]
+        h.update(f"{key}|{arr.dtype.str}|{arr.shape}".encode())
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def save(pipe, path) -> Path:
+    """Save a fitted genosynth pipeline (or single estimator) to a safetensors file.
+
+    Parameters
+    ----------
+    pipe : GenerativePipeline, sklearn Pipeline or genosynth estimator
+        Fitted. Every step must be a genosynth estimator.
+    path : str or path-like
+        Output file (conventionally ``*.genosynth``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np
+    >>> from genosynth.baselines import AlleleFrequencySampler
+    >>> rng = np.random.default_rng(0)
+    >>> est = AlleleFrequencySampler().fit(rng.integers(0, 3, (20, 5)), rng.integers(0, 2, 20))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = load(save(est, f"{d}/af.genosynth"))
+    >>> np.array_equal(back.sample(3, random_state=0)[0], est.sample(3, random_state=0)[0])
+    True
+    """
+    from safetensors.numpy import save_file
+
+    if isinstance(pipe, Pipeline):
+        kind = type(pipe).__name__
+        if kind not in _PIPELINES:
+            raise TypeError(f"cannot save a {kind}; use GenerativePipeline or Pipeline")
+        steps = pipe.steps
+    else:
+        kind, steps = None, [("estimator", pipe)]
+    specs, arrays = [], {}
+    for name, est in steps:
+        spec, own = _export_estimator(est, name)
+        specs.append(spec)
+        arrays.update(own)
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "genosynth_version": _version(),
+        "pipeline": kind,
+        "steps": specs,
+    }
+    metadata = {"genosynth": json.dumps(header), "sha256": _digest(header, arrays)}
+    path = Path(path)
+    save_file(arrays, str(path), metadata=metadata)
+    return path
+
+
+def load(path):
+    """Load a model saved by :func:`save`; never executes code from the file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a genosynth model, was altered after saving, names
+        a class genosynth does not know, or has an unsupported format version.
+
+    Warns
+    -----
+    UserWarning
+        When the file was written by another genosynth version.
+
+    Examples
+    --------
+    See :func:`save`.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            metadata = f.metadata() or {}
+            arrays = {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ValueError(f"{path} is not a genosynth model file ({exc})") from exc
+    if "genosynth" not in metadata:
+        raise ValueError(f"{path} is a safetensors file but not a genosynth model")
+    try:
+        header = json.loads(metadata["genosynth"])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: the model header is corrupt ({exc})") from exc
+    if header.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a genosynth model file")
+    if header.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} uses model format {header.get('format_version')}; this genosynth "
+            f"({_version()}) reads format {FORMAT_VERSION}"
+        )
+    if metadata.get("sha256") != _digest(header, arrays):
+        raise ValueError(f"{path} was modified after it was saved (checksum mismatch); refusing it")
+    if header.get("genosynth_version") != _version():
+        warnings.warn(
+            f"{path} was saved by genosynth {header.get('genosynth_version')}, "
+            f"this is {_version()}",
+            UserWarning,
+            stacklevel=2,
+        )
+    steps = [(spec["name"], _import_estimator(spec, arrays)) for spec in header["steps"]]
+    kind = header.get("pipeline")
+    if kind is None:
+        return steps[0][1]
+    if kind not in _PIPELINES:
+        raise ValueError(f"model file names an unknown pipeline class {kind!r}")
+    return getattr(import_module(_PIPELINES[kind]), kind)(steps)
