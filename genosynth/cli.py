@@ -120,7 +120,7 @@ def cmd_demo(args) -> int:
     idx_train, idx_hold = train_test_split(
         np.arange(len(y)), test_size=0.2, stratify=y, random_state=args.seed
     )
-    train, hold = ds.isel(samples=idx_train), ds.isel(samples=idx_hold)
+    train = ds.isel(samples=idx_train)
     y_train, y_hold = y[idx_train], y[idx_hold]
     _log(
         f"cohort: {ds.sizes['samples']} individuals x {ds.sizes['variants']} variants; "
@@ -245,7 +245,8 @@ def cmd_evaluate(args) -> int:
         pos = pd.Index(variants["id"].to_numpy()).get_indexer(syn_ids)
         if (pos < 0).any():
             missing = syn_ids[pos < 0][:3].tolist()
-            raise CLIError(f"{int((pos < 0).sum())} synthetic variants are not in {name}: {missing}")
+            n_missing = int((pos < 0).sum())
+            raise CLIError(f"{n_missing} synthetic variants are not in {name}: {missing}")
         aligned[name] = (G[:, pos], y)
     report = evaluate(
         *aligned["train"],

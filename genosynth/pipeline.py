@@ -149,9 +149,7 @@ class GenerativePipeline(Pipeline):
 
         See :func:`sample_genotypes` for the parameters.
         """
-        return sample_genotypes(
-            self, n_samples, y=y, random_state=random_state, **sample_params
-        )
+        return sample_genotypes(self, n_samples, y=y, random_state=random_state, **sample_params)
 
     @available_if(_final_estimator_can_sample)
     def sample_dataset(
