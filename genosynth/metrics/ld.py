@@ -157,7 +157,7 @@ def ld_metrics(real, synthetic, *, variants=None, window=50, max_distance=None, 
     Returns
     -------
     dict
-        ``ld_r2_pearson_r``, ``ld_r2_mae``, ``ld_n_pairs``,
+        ``ld_r2_correlation``, ``ld_r2_mae``, ``ld_n_pairs``,
         ``ld_decay_max_abs_diff``, ``ld_decay`` (DataFrame: distance_low,
         distance_high, distance_mean, n_pairs, r2_real, r2_synthetic), and
         the arrays ``ld_pair_i``, ``ld_pair_j``, ``ld_r2_real``,
@@ -170,7 +170,7 @@ def ld_metrics(real, synthetic, *, variants=None, window=50, max_distance=None, 
     >>> block = rng.integers(0, 3, (200, 1))
     >>> real = np.hstack([block, block, rng.integers(0, 3, (200, 1))])
     >>> res = ld_metrics(real, real, window=2)
-    >>> res["ld_n_pairs"], res["ld_r2_pearson_r"], res["ld_r2_mae"]
+    >>> res["ld_n_pairs"], res["ld_r2_correlation"], res["ld_r2_mae"]
     (3, 1.0, 0.0)
     """
     R, var_r = _inputs.genotypes_and_variants(real, "real")
@@ -184,7 +184,7 @@ def ld_metrics(real, synthetic, *, variants=None, window=50, max_distance=None, 
     distance = (position[j] - position[i]).astype(np.float64)
     decay = _decay_table(distance, r2_r, r2_s, n_bins)
     return {
-        "ld_r2_pearson_r": pearson(r2_r, r2_s),
+        "ld_r2_correlation": pearson(r2_r, r2_s),
         "ld_r2_mae": quiet_mean(np.abs(r2_r - r2_s)),
         "ld_n_pairs": int(i.size),
         "ld_decay_max_abs_diff": float(np.abs(decay["r2_real"] - decay["r2_synthetic"]).max()),

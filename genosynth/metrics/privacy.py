@@ -27,16 +27,17 @@ def _three(real_train, real_holdout, synthetic):
 
 
 def _closest_records(train, holdout, syn, *, block_size=2048) -> dict:
-    """First and second nearest training rows of every synthetic and holdout row."""
-    d_syn, _ = _nearest(syn, train, 2, block_size=block_size)
-    d_hold, _ = _nearest(holdout, train, 2, block_size=block_size)
+    """Distances to the first (and second, if any) nearest training rows."""
+    k = min(2, train.shape[0])
+    d_syn, _ = _nearest(syn, train, k, block_size=block_size)
+    d_hold, _ = _nearest(holdout, train, k, block_size=block_size)
     return {"synthetic": d_syn.astype(np.float64), "holdout": d_hold.astype(np.float64)}
 
 
 def _summarise_imr(closest: dict) -> dict:
     return {
-        "imr": float(np.mean(closest["synthetic"][:, 0] == 0)),
-        "imr_holdout": float(np.mean(closest["holdout"][:, 0] == 0)),
+        "identical_match_rate": float(np.mean(closest["synthetic"][:, 0] == 0)),
+        "identical_match_rate_holdout": float(np.mean(closest["holdout"][:, 0] == 0)),
     }
 
 
@@ -69,6 +70,8 @@ def _nndr(d: np.ndarray) -> np.ndarray:
 
 
 def _summarise_nndr(closest: dict) -> dict:
+    if closest["synthetic"].shape[1] < 2:
+        raise ValueError("the nearest-neighbour distance ratio needs at least 2 training rows")
     syn, hold = _nndr(closest["synthetic"]), _nndr(closest["holdout"])
     return {
         "nndr_synthetic_median": float(np.median(syn)),
@@ -98,14 +101,15 @@ def identical_match_rate(real_train, real_holdout, synthetic, *, block_size=2048
     Returns
     -------
     dict
-        ``imr`` (synthetic) and ``imr_holdout`` (reference).
+        ``identical_match_rate`` (synthetic) and ``identical_match_rate_holdout``
+        (reference).
 
     Examples
     --------
     >>> import numpy as np
     >>> train = np.array([[0, 1, 2], [2, 2, 0]])
     >>> identical_match_rate(train, [[1, 1, 1]], [[0, 1, 2], [1, 1, 2]])
-    {'imr': 0.5, 'imr_holdout': 0.0}
+    {'identical_match_rate': 0.5, 'identical_match_rate_holdout': 0.0}
     """
     return _summarise_imr(
         _closest_records(*_three(real_train, real_holdout, synthetic), block_size=block_size)
@@ -218,9 +222,9 @@ def adversarial_accuracy(
     be comparable, so the larger one is subsampled without replacement
     (seeded by ``random_state``) to the smaller one's size.
 
-    ``aats_train`` uses the training set, ``aats_holdout`` the holdout;
-    ``privacy_loss = aats_holdout - aats_train``. Ideal: both accuracies 0.5
-    (target 0.45-0.60 for ``aats_train``), privacy loss 0. Values well below
+    ``nnaa`` uses the training set, ``nnaa_holdout`` the holdout;
+    ``privacy_loss = nnaa_holdout - nnaa``. Ideal: both accuracies 0.5
+    (target 0.45-0.60 for ``nnaa``), privacy loss 0. Values well below
     0.5 mean synthetic rows sit on top of training rows (copycat: about 0.25);
     well above 0.5 mean they are easy to tell from real ones.
 
@@ -235,7 +239,7 @@ def adversarial_accuracy(
     Returns
     -------
     dict
-        ``aats_train``, ``aats_holdout``, ``privacy_loss``.
+        ``nnaa`` (training set), ``nnaa_holdout``, ``privacy_loss``.
 
     Examples
     --------
@@ -243,7 +247,7 @@ def adversarial_accuracy(
     >>> rng = np.random.default_rng(0)
     >>> train, holdout = rng.integers(0, 3, (60, 30)), rng.integers(0, 3, (60, 30))
     >>> res = adversarial_accuracy(train, holdout, train.copy(), random_state=0)
-    >>> res["aats_train"] < 0.3 < 0.4 < res["aats_holdout"]
+    >>> res["nnaa"] < 0.3 < 0.4 < res["nnaa_holdout"]
     True
     """
     train, holdout, syn = _three(real_train, real_holdout, synthetic)
@@ -253,4 +257,4 @@ def adversarial_accuracy(
     rng = _inputs.rng_from(random_state)
     aa_train = _aa(train, syn, rng, block_size)
     aa_hold = _aa(holdout, syn, rng, block_size)
-    return {"aats_train": aa_train, "aats_holdout": aa_hold, "privacy_loss": aa_hold - aa_train}
+    return {"nnaa": aa_train, "nnaa_holdout": aa_hold, "privacy_loss": aa_hold - aa_train}
