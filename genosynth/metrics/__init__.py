@@ -43,15 +43,20 @@ from genosynth.metrics.privacy import (
     identical_match_rate,
     nearest_neighbour_distance_ratio,
 )
+from genosynth.metrics.report import EvaluationReport, evaluate
+from genosynth.metrics.utility import association_recovery, tstr
 
 __all__ = [
+    "EvaluationReport",
     "adversarial_accuracy",
     "allele_frequencies",
     "allele_frequency_metrics",
+    "association_recovery",
     "case_control_differences",
     "density_ratio_attack",
     "distance_attack",
     "distance_to_closest_record",
+    "evaluate",
     "genotype_frequency_metrics",
     "hamming_distances",
     "hardy_weinberg_exact",
@@ -65,4 +70,5 @@ __all__ = [
     "pca_overlap",
     "relatives",
     "three_point_correlations",
+    "tstr",
 ]
