@@ -40,6 +40,21 @@ def _as_2d_genotypes(X):
     return as_genotypes(X)
 
 
+def _clump_positions(variants, n_variants: int):
+    if variants is None:
+        raise ValueError(
+            "clump=True needs variant positions: pass a Dataset as X or a variants table "
+            "(columns contig, position) through fit(..., variants=...)"
+        )
+    if not isinstance(variants, pd.DataFrame) or not {"contig", "position"} <= set(
+        variants.columns
+    ):
+        raise ValueError("variants must be a DataFrame with 'contig' and 'position' columns")
+    if len(variants) != n_variants:
+        raise ValueError(f"variants has {len(variants)} rows but X has {n_variants} variants")
+    return variants["contig"].to_numpy(), variants["position"].to_numpy(dtype=np.float64)
+
+
 class PRSClassifier(ClassifierMixin, BaseEstimator):
     """Clumping-and-thresholding polygenic risk score with a calibrated logistic link.
 
@@ -74,11 +89,13 @@ class PRSClassifier(ClassifierMixin, BaseEstimator):
         Keep only variants whose association p-value is at most this value
         (the "T" of C+T). None keeps every estimable variant.
     clump : bool, default=False
-        Greedy LD clumping before thresholding (the "C" of C+T): the most
-        significant remaining variant becomes an index variant and removes
-        the variants within ``clump_kb`` kilobases with ``r² >= clump_r2``.
-        Needs variant positions: a Dataset ``X`` or the ``variants`` fit
-        parameter.
+        Greedy LD clumping (the "C" of C+T), as PLINK's ``--clump``: walking
+        from the most significant variant, each variant not yet absorbed
+        becomes an index variant and absorbs the variants on its contig
+        within ``clump_kb`` kilobases with ``r² >= clump_r2`` (haplotype r²
+        estimated by EM from genotypes, PLINK 1.9's estimator). Only index
+        variants enter the score. Needs variant positions: a Dataset ``X``
+        or the ``variants`` fit parameter.
     clump_r2 : float in [0, 1], default=0.1
         r² at or above which a neighbour of an index variant is removed.
     clump_kb : float, default=250
@@ -191,6 +208,8 @@ class PRSClassifier(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = G.shape[1]
         if variants is None:
             variants = ds_variants
+        if self.clump:
+            contig, position = _clump_positions(variants, G.shape[1])
 
         scan = association_scan(G, y_idx, covariates, test=self.test, refine="all")
         beta = scan["beta"].to_numpy(dtype=np.float64)
@@ -199,7 +218,7 @@ class PRSClassifier(ClassifierMixin, BaseEstimator):
         if self.p_threshold is not None:
             keep &= p <= self.p_threshold
         if self.clump and keep.any():
-            keep &= self._clump_mask(G, p, keep, variants)
+            keep = self._clump_mask(G, scan, keep, contig, position)
         if not keep.any():
             warnings.warn(
                 "no variant was retained in the polygenic score (p_threshold too strict or "
@@ -220,29 +239,20 @@ class PRSClassifier(ClassifierMixin, BaseEstimator):
         self._fit_link(self._score(G), y_idx)
         return self
 
-    def _clump_mask(self, G, p, candidates, variants) -> np.ndarray:
-        if variants is None:
-            raise ValueError(
-                "clump=True needs variant positions: pass a Dataset as X or a variants table "
-                "(columns contig, position) through fit(..., variants=...)"
-            )
-        if not isinstance(variants, pd.DataFrame) or not {"contig", "position"} <= set(
-            variants.columns
-        ):
-            raise ValueError("variants must be a DataFrame with 'contig' and 'position' columns")
-        if len(variants) != G.shape[1]:
-            raise ValueError(f"variants has {len(variants)} rows but X has {G.shape[1]} variants")
-        from genosynth._clumping import clump
+    def _clump_mask(self, G, scan, candidates, contig, position) -> np.ndarray:
+        """Index variants of greedy PLINK-style clumping among ``candidates``."""
+        from genosynth._clumping import GreedyClumper
 
-        return clump(
-            G,
-            p,
-            variants["contig"].to_numpy(),
-            variants["position"].to_numpy(),
-            r2=self.clump_r2,
-            kb=self.clump_kb,
-            candidates=candidates,
-        )
+        cand = np.flatnonzero(candidates)
+        p = scan["p"].to_numpy(dtype=np.float64)[cand]
+        strength = np.abs(scan["stat"].to_numpy(dtype=np.float64))[cand]
+        # Most significant first; p-values that underflow to 0 are ordered by |stat|.
+        order = cand[np.lexsort((cand, -strength, p))]
+        clumper = GreedyClumper(self.clump_r2, self.clump_kb * 1000.0)
+        accepted = clumper.offer(G[:, order], contig[order], position[order])
+        mask = np.zeros(G.shape[1], dtype=bool)
+        mask[order[accepted]] = True
+        return mask
 
     def _fit_link(self, score, y_idx) -> None:
         sd = score.std()

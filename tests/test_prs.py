@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from genosynth._genotypes import as_genotypes
 from genosynth.prs import PRSClassifier
 
 # Until the association scan (issue 3) lands on main, skip instead of failing collection.
@@ -147,6 +148,18 @@ def test_dataset_input_and_auc():
     train, test = ds.isel(samples=slice(0, 600)), ds.isel(samples=slice(600, None))
     clf = PRSClassifier(p_threshold=1e-3, clump=True).fit(train, y[:600])
     assert clf.association_["position"].is_monotonic_increasing
+    # C+T: no two retained variants within clump_kb are in LD above clump_r2 ...
+    from genosynth._clumping import haplotype_r2
+
+    G, _ = as_genotypes(train)
+    kept = np.flatnonzero(clf.support_)
+    pos = clf.association_["position"].to_numpy()
+    assert kept.size >= 2
+    for a in kept:
+        near = kept[(kept != a) & (np.abs(pos[kept] - pos[a]) <= 250_000)]
+        assert np.all(haplotype_r2(G[:, a], G[:, near]) < 0.1)
+    # ... and the most significant variant is always an index variant.
+    assert clf.support_[np.argmin(clf.association_["p"].to_numpy())]
     assert roc_auc_score(y[600:], clf.predict_proba(test)[:, 1]) > 0.65
 
 
