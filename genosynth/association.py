@@ -712,6 +712,13 @@ class Candidates:
         if self.capacity == 0 or cols.size == 0:
             return
         used = self.index >= 0
+        if used.all():
+            # Full: only a strictly better key can enter (on a tie the earlier variant,
+            # already held, wins), so most blocks copy nothing.
+            better = keys > self.key.min()
+            keys, index, cols = keys[better], index[better], cols[better]
+            if cols.size == 0:
+                return
         old = np.flatnonzero(used)
         all_keys = np.concatenate([self.key[old], keys])
         all_index = np.concatenate([self.index[old], index])
