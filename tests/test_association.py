@@ -321,3 +321,20 @@ def test_t_tail_is_accurate_where_scipy_underflows():
     exact = -(np.log(2) + stats.t.logsf(t, df)) / np.log(10)
     assert np.allclose(_neglog10_p_t(t, df), exact, rtol=1e-12)
     assert np.isfinite(_neglog10_p_t(np.array([200.0]), np.array([19998.0])))[0]
+
+
+def test_candidate_buffer_keeps_the_best_with_stable_ties():
+    from genosynth.association import Candidates
+
+    rng = np.random.default_rng(0)
+    n, L, cap = 5, 300, 17
+    keys = rng.integers(0, 20, L).astype(float)  # many ties
+    G = rng.integers(0, 3, (n, L)).astype(np.int8)
+    buf = Candidates(cap, n)
+    for start in range(0, L, 40):
+        cols = np.arange(start, min(L, start + 40))
+        buf.offer(keys[cols], cols, G, cols)
+    index, cols = buf.ranked()
+    expected = np.lexsort((np.arange(L), -keys))[:cap]
+    assert index.tolist() == expected.tolist()
+    assert np.array_equal(cols, G[:, expected])
