@@ -19,9 +19,6 @@ from genosynth.metrics import (
 )
 from genosynth.metrics.report import _meets
 
-# Until the association scan (issue 3) lands on main, skip instead of failing collection.
-pytest.importorskip("genosynth.association")
-
 # Used by genosynth/cli.py and the benchmarks: these names must not change.
 REQUIRED = [
     "af_pearson_r",

@@ -8,13 +8,11 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, balanced_accuracy_score, roc_auc_score
 
+from genosynth.association import association_scan
 from genosynth.metrics import association_recovery, tstr
 from genosynth.metrics._stats import bh_qvalues
 from genosynth.metrics.utility import average_precision, default_estimator
 from genosynth.prs import PRSClassifier
-
-# Until the association scan (issue 3) lands on main, skip instead of failing collection.
-association_scan = pytest.importorskip("genosynth.association").association_scan
 
 
 def cohort(n, L=40, seed=0):

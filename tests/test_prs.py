@@ -9,10 +9,8 @@ from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from genosynth._genotypes import as_genotypes
+from genosynth.association import association_scan
 from genosynth.prs import PRSClassifier
-
-# Until the association scan (issue 3) lands on main, skip instead of failing collection.
-association_scan = pytest.importorskip("genosynth.association").association_scan
 
 
 def cohort(n=1500, L=30, seed=0):
@@ -118,7 +116,6 @@ def test_string_labels_and_class_order(data):
 
 
 def test_clumping_keeps_one_of_two_linked_variants():
-    pytest.importorskip("genosynth._clumping")
     G, y = cohort(n=1000, L=8, seed=3)
     G = np.column_stack([G[:, 0], G[:, 0], G[:, 1:]])  # variant 1 duplicates variant 0
     variants = pd.DataFrame({"contig": "1", "position": np.arange(G.shape[1]) * 1000 + 1})
@@ -138,7 +135,6 @@ def test_clumping_needs_positions(data):
 
 
 def test_dataset_input_and_auc():
-    pytest.importorskip("genosynth._clumping")
     from genosynth.datasets import simulate_case_control
 
     ds = simulate_case_control(

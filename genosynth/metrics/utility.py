@@ -259,9 +259,10 @@ def association_recovery(
     * ``assoc_beta_pearson_r``: Pearson correlation of the effects (ideal 1);
     * ``assoc_log10p_pearson_r``: correlation of ``-log10 p`` (ideal 1);
     * ``assoc_sign_concordance``: fraction of variants whose effects have the
-      same sign (ideal 1; about 0.5 for variants without any association, so
-      read it with) ``assoc_sign_concordance_discoveries``: the same over
-      the real discoveries (ideal 1);
+      same sign (ideal 1, but about 0.5 among variants without association,
+      so it falls with the share of null variants in the panel);
+    * ``assoc_sign_concordance_discoveries``: the same over the real
+      discoveries only (ideal 1);
     * ``assoc_n_discoveries_real`` / ``_synthetic``; ``assoc_replicated``
       (discoveries in both), ``assoc_replication_rate`` = replicated / real
       discoveries (ideal 1), ``assoc_spurious`` (synthetic discoveries that
