@@ -134,8 +134,10 @@ def _array_to_dosage(X, allow_rounding: bool) -> np.ndarray:
         return _float_to_dosage(x, "genotype dosages", allow_rounding)
     if arr.dtype.kind not in "iu":
         raise TypeError(f"unsupported genotype dtype {arr.dtype}")
-    if arr.size:
-        bad = ~np.isin(arr, (MISSING, 0, 1, 2))
+    # Integers in [-1, 2] are exactly the allowed codes: a min/max scan avoids
+    # the full-size boolean temporaries of np.isin on biobank-sized blocks.
+    if arr.size and (arr.min() < MISSING or arr.max() > 2):
+        bad = (arr < MISSING) | (arr > 2)
         if bad.any():
             values = np.unique(arr[bad])[:5].tolist()
             raise ValueError(
