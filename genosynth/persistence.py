@@ -91,18 +91,9 @@ def _export_estimator(est, name: str) -> tuple[dict, dict[str, np.ndarray]]:
             f"({', '.join(sorted(_ESTIMATORS))}); use joblib for other objects"
         )
     params = {k: _json_value(v, f"parameter {name}__{k}") for k, v in est.get_params(False).items()}
-    if hasattr(est, "_export_fitted"):
-        fitted, arrays = est._export_fitted()
-        fitted = _json_value(fitted, f"fitted state of {name!r}")
-    else:
-        fitted, arrays = {}, {}
-        for attr, value in vars(est).items():
-            if not attr.endswith("_") or attr.startswith("_"):
-                continue
-            if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-                arrays[attr] = value
-            else:
-                fitted[attr] = _json_value(value, f"fitted attribute {name}.{attr}")
+    export = getattr(est, "_export_fitted", None) or (lambda: split_fitted(est))
+    fitted, arrays = export()
+    fitted = _json_value(fitted, f"fitted state of {name!r}")
     arrays = {f"{name}/{k}": np.ascontiguousarray(v) for k, v in arrays.items()}
     return {"name": name, "class": cls, "params": params, "fitted": fitted}, arrays
 
@@ -121,6 +112,23 @@ def _import_estimator(spec: dict, arrays: dict[str, np.ndarray]):
     for attr, value in {**fitted, **own}.items():
         setattr(est, attr, value)
     return est
+
+
+def split_fitted(est, skip=()) -> tuple[dict, dict[str, np.ndarray]]:
+    """An estimator's fitted attributes (``name_``): numeric arrays apart from the rest.
+
+    Numeric arrays become tensors of the model file; everything else goes to
+    its JSON header. Names in ``skip`` are left to the estimator itself.
+    """
+    fitted, arrays = {}, {}
+    for attr, value in vars(est).items():
+        if not attr.endswith("_") or attr.startswith("_") or attr in skip:
+            continue
+        if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+            arrays[attr] = value
+        else:
+            fitted[attr] = value
+    return fitted, arrays
 
 
 def _digest(header: dict, arrays: dict[str, np.ndarray]) -> str:

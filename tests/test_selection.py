@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from _sklearn_checks import DATA_LAYER_FAILURES, bin_to_genotypes
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -348,15 +349,7 @@ class BinnedGWASSelector(GWASSelector):
     into valid genotypes so that the checks exercise the estimator contract.
     """
 
-    @staticmethod
-    def _bin(X):
-        X = np.asarray(X) if not hasattr(X, "toarray") else X
-        if isinstance(X, np.ndarray) and X.dtype.kind == "f" and X.size:
-            # Pointwise (so subsets bin alike) and spread over 0/1/2 for any continuous
-            # data, so that columns are polymorphic; NaN and inf pass through.
-            finite = np.isfinite(X)
-            X = np.where(finite, np.floor(np.abs(np.nan_to_num(X)) * 7) % 3, X)
-        return X
+    _bin = staticmethod(bin_to_genotypes)
 
     def fit(self, X, y, covariates=None):
         return super().fit(self._bin(X), y, covariates)
@@ -368,17 +361,9 @@ class BinnedGWASSelector(GWASSelector):
         return super().transform(self._bin(X))
 
 
-_SPARSE = "the dense data layer refuses sparse input, not in sklearn's words"
 _EXPECTED_FAILURES = {
+    **DATA_LAYER_FAILURES,
     "check_estimators_nan_inf": "NaN is a missing genotype call by design, not an error",
-    "check_estimator_sparse_array": _SPARSE,
-    "check_estimator_sparse_matrix": _SPARSE,
-    "check_estimator_sparse_tag": _SPARSE,
-    "check_estimators_empty_data_messages": "the data layer's own message: 'empty genotype data'",
-    "check_complex_data": "refused with the data layer's TypeError, not sklearn's wording",
-    "check_dtype_object": "object arrays are refused: genotypes must be numeric dosages",
-    "check_fit2d_predict1d": "1-D input refused by the data layer ('must be a 2-D array'), "
-    "not in sklearn's 'Reshape your data' words",
 }
 
 

@@ -1,0 +1,455 @@
+"""GenotypeVAE: compress a genotype panel into a small continuous latent."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils.validation import check_is_fitted
+from torch.nn import functional as F
+
+from genosynth._genotypes import as_genotypes, check_labels
+from genosynth._torch_estimator import TorchEstimatorMixin
+from genosynth._torch_utils import seed_from, seeded
+from genosynth._training import TrainingHistory, train
+from genosynth._vae_modules import GenotypeAutoencoder
+
+_BATCH_INFER = 4096
+
+
+def _padded(G: np.ndarray, n_positions: int) -> torch.Tensor:
+    """int8 genotypes (n, L) -> int8 tensor (n, n_positions), padding marked missing."""
+    out = np.full((G.shape[0], n_positions), -1, dtype=np.int8)
+    out[:, : G.shape[1]] = G
+    return torch.from_numpy(out)
+
+
+def _accuracy(module, G: torch.Tensor) -> float:
+    """Share of observed calls whose argmax decoding (from the posterior mean) is right."""
+    hits, seen = 0, 0
+    for start in range(0, G.shape[0], _BATCH_INFER):
+        g = G[start : start + _BATCH_INFER].long()
+        pred = module.decode(module.encode(g)[0]).argmax(-1)
+        observed = g >= 0
+        hits += int((pred == g)[observed].sum())
+        seen += int(observed.sum())
+    return hits / max(seen, 1)
+
+
+class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
+    """Variational autoencoder that compresses a genotype panel along the SNP axis.
+
+    Genotypes (0/1/2 alternate-allele dosages) are one-hot encoded per SNP,
+    shortened ``compression`` times by a 1D convolutional encoder with
+    residual blocks, and decoded by a categorical decoder: three logits per
+    SNP, trained with cross-entropy plus ``kl_weight`` times the KL
+    divergence of the Gaussian posterior from N(0, I). The first and last
+    layers are SNP-specific (each SNP has its own embedding and output
+    weights); the convolutional trunk between them learns local LD.
+
+    Missing calls (-1) are left out of the reconstruction loss and enter the
+    encoder as an all-zero one-hot vector ("no information"), never as an
+    imputed genotype. A panel whose length is not a multiple of
+    ``compression`` is padded internally with missing calls.
+
+    Parameters
+    ----------
+    compression : {2, 4, 8, 16, 32, 64}, default=16
+        Length reduction from the panel to the latent sequence.
+    latent_channels : int, default=8
+        Channels of the latent sequence; the latent has
+        ``latent_channels * ceil(L / compression)`` dimensions.
+    hidden_channels : int, default=64
+        Width of the convolutional trunk at the bottleneck.
+    base_channels : int, default=16
+        Width of the per-SNP embedding at full resolution.
+    n_blocks : int, default=2
+        Residual blocks at the bottleneck, in the encoder and in the decoder.
+    kl_weight : float, default=1e-3
+        Weight of the KL term relative to the mean per-call cross-entropy
+        (the KL is divided by the panel length, so 1.0 is the plain ELBO).
+    label_weight : float, default=0.0
+        When positive, ``fit(X, y)`` also trains a linear head predicting
+        ``y`` from the latent mean, shaping the latent by the trait.
+    max_iter : int, default=200
+        Maximum number of epochs.
+    batch_size : int, default=128
+        Mini-batch size.
+    learning_rate_init : float, default=2e-3
+        Initial AdamW learning rate (cosine-decayed).
+    weight_decay : float, default=0.0
+        AdamW weight decay.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the samples, score reconstruction
+        accuracy after each epoch, stop after ``n_iter_no_change`` epochs
+        without improvement and keep the best epoch's weights.
+    validation_fraction : float, default=0.1
+        Share of samples held out when ``early_stopping``.
+    n_iter_no_change : int, default=15
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum validation-accuracy gain that counts as improvement.
+    warm_start : bool, default=False
+        Continue training the fitted network on the next ``fit``.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, the validation split, batch order and
+        the reparameterisation noise.
+    verbose : bool, default=False
+        Show a progress bar with the running loss and validation accuracy.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Panel length ``L``.
+    n_latent_ : int
+        Dimensions of the latent (columns of :meth:`transform`).
+    module_ : torch.nn.Module
+        The fitted network (best validation checkpoint).
+    loss_curve_ : list of float
+        Training loss per epoch.
+    validation_scores_ : list of float
+        Validation reconstruction accuracy per epoch.
+    n_iter_ : int
+        Epochs run.
+    best_iteration_ : int
+        Epoch whose weights were kept.
+    latent_mean_, latent_std_ : ndarray of shape (n_latent_,)
+        Per-dimension mean and standard deviation of the training latents.
+    latent_scale_ : float
+        One scale factor for the latents (root mean square of ``latent_std_``).
+    classes_ : ndarray
+        Labels of the phenotype head (only when ``label_weight > 0``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from genosynth import GenotypeVAE
+    >>> rng = np.random.default_rng(0)
+    >>> G = rng.integers(0, 3, size=(200, 50), dtype=np.int8)
+    >>> vae = GenotypeVAE(compression=4, max_iter=3, random_state=0).fit(G)
+    >>> Z = vae.transform(G)
+    >>> Z.shape
+    (200, 104)
+    >>> vae.inverse_transform(Z).shape
+    (200, 50)
+    """
+
+    _parameter_constraints = {
+        "compression": [Options(Integral, {2, 4, 8, 16, 32, 64})],
+        "latent_channels": [Interval(Integral, 1, None, closed="left")],
+        "hidden_channels": [Interval(Integral, 1, None, closed="left")],
+        "base_channels": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "kl_weight": [Interval(Real, 0, None, closed="left")],
+        "label_weight": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "warm_start": ["boolean"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        compression=16,
+        latent_channels=8,
+        hidden_channels=64,
+        base_channels=16,
+        n_blocks=2,
+        kl_weight=1e-3,
+        label_weight=0.0,
+        *,
+        max_iter=200,
+        batch_size=128,
+        learning_rate_init=2e-3,
+        weight_decay=0.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=15,
+        tol=1e-4,
+        warm_start=False,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        self.compression = compression
+        self.latent_channels = latent_channels
+        self.hidden_channels = hidden_channels
+        self.base_channels = base_channels
+        self.n_blocks = n_blocks
+        self.kl_weight = kl_weight
+        self.label_weight = label_weight
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- network -----------------------------------------------------------------------------
+
+    def _build_module(self, config: dict) -> GenotypeAutoencoder:
+        return GenotypeAutoencoder(**config)
+
+    def _config(self, n_features: int, n_classes: int) -> dict:
+        n_positions = -(-n_features // self.compression) * self.compression
+        return {
+            "n_positions": n_positions,
+            "compression": self.compression,
+            "latent_channels": self.latent_channels,
+            "hidden_channels": self.hidden_channels,
+            "base_channels": self.base_channels,
+            "n_blocks": self.n_blocks,
+            "n_classes": n_classes,
+        }
+
+    def _genotypes(self, X, *, reset: bool) -> np.ndarray:
+        G, _ = as_genotypes(X)
+        if reset:
+            return G
+        check_is_fitted(self)
+        if G.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {G.shape[1]} features, but GenotypeVAE is expecting "
+                f"{self.n_features_in_} features as input (the variants of the fitted panel)"
+            )
+        return G
+
+    def _latent_shape(self) -> tuple[int, int]:
+        cfg = self.module_config_
+        return cfg["n_positions"] // cfg["compression"], cfg["latent_channels"]
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the autoencoder on genotypes ``X`` (and labels ``y`` for the head).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_variants) or sgkit Dataset
+            Alternate-allele dosages 0/1/2, -1 or NaN missing.
+        y : array-like of shape (n_samples,), optional
+            Phenotype labels; used only when ``label_weight > 0``.
+
+        Returns
+        -------
+        self
+        """
+        continuing = self.warm_start and hasattr(self, "module_")
+        G = self._genotypes(X, reset=not continuing)
+        n = G.shape[0]
+        labels = None
+        if self.label_weight > 0:
+            if y is None:
+                raise ValueError("label_weight > 0 needs labels: call fit(X, y)")
+            y = check_labels(y, n)
+            if continuing:
+                labels = np.searchsorted(self.classes_, y)
+            else:
+                encoder = LabelEncoder().fit(y)
+                self.classes_ = encoder.classes_
+                labels = encoder.transform(y)
+            if len(np.unique(labels)) < 2:
+                raise ValueError("the phenotype head needs at least two classes in y")
+        if n < 2:
+            raise ValueError(f"GenotypeVAE needs at least 2 samples, got n_samples = {n}")
+
+        device = self._device()
+        seed = seed_from(self.random_state)
+        rng = np.random.default_rng(seed)
+        if not continuing:
+            n_classes = len(self.classes_) if labels is not None else 0
+            self.n_features_in_ = G.shape[1]
+            self.module_config_ = self._config(G.shape[1], n_classes)
+            with seeded(seed):
+                self.module_ = self._build_module(self.module_config_)
+        module = self._module_on(device)
+
+        G_all = _padded(G, self.module_config_["n_positions"]).to(device)
+        y_all = None if labels is None else torch.as_tensor(labels, device=device)
+        order = rng.permutation(n)
+        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
+        n_val = min(max(n_val, 1), n - 1) if self.early_stopping else 0
+        val_idx = torch.as_tensor(np.sort(order[:n_val]), device=device)
+        fit_idx = torch.as_tensor(np.sort(order[n_val:]), device=device)
+        train_tensors = (G_all[fit_idx],) + (() if y_all is None else (y_all[fit_idx],))
+        validation = (G_all[val_idx],) if n_val else None
+
+        kl_weight, label_weight = float(self.kl_weight), float(self.label_weight)
+        n_features = float(self.n_features_in_)
+
+        def loss_fn(net, batch, generator):
+            g = batch[0].long()
+            mu, logvar = net.encode(g)
+            noise = torch.randn(mu.shape, generator=generator, device=mu.device)
+            logits = net.decode(mu + torch.exp(0.5 * logvar) * noise)
+            observed = g >= 0
+            loss = F.cross_entropy(logits[observed], g[observed])
+            kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum((1, 2)).mean()
+            loss = loss + kl_weight * kl / n_features
+            if label_weight > 0:
+                loss = loss + label_weight * F.cross_entropy(net.classify(mu), batch[1])
+            return loss
+
+        history = train(
+            module,
+            loss_fn,
+            train_tensors,
+            max_iter=self.max_iter,
+            batch_size=self.batch_size,
+            learning_rate_init=self.learning_rate_init,
+            generator=self._generator(rng.integers(2**31), device),
+            validation_tensors=validation,
+            score_fn=lambda net, tensors: _accuracy(net, tensors[0]),
+            weight_decay=self.weight_decay,
+            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
+            tol=self.tol,
+            verbose=bool(self.verbose),
+            desc="GenotypeVAE",
+            history=self._continued_history() if continuing else None,
+        )
+        self.loss_curve_ = list(history.loss_curve)
+        self.validation_scores_ = list(history.validation_scores)
+        self.n_iter_ = history.n_iter
+        self.best_iteration_ = history.best_iteration
+
+        Z = self._encode(G_all)
+        self.n_latent_ = Z.shape[1]
+        self.latent_mean_ = Z.mean(0)
+        self.latent_std_ = Z.std(0)
+        self.latent_scale_ = float(np.sqrt(np.mean(self.latent_std_**2)))
+        return self
+
+    def _continued_history(self) -> TrainingHistory:
+        return TrainingHistory(
+            list(self.loss_curve_),
+            list(self.validation_scores_),
+            self.n_iter_,
+            self.best_iteration_,
+        )
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")
+
+    # -- encoding and decoding ---------------------------------------------------------------
+
+    @torch.no_grad()
+    def _encode(self, G_padded: torch.Tensor) -> np.ndarray:
+        module = self._module_on(self._device()).eval()
+        out = []
+        for start in range(0, G_padded.shape[0], _BATCH_INFER):
+            g = G_padded[start : start + _BATCH_INFER].to(module.embed.device).long()
+            out.append(module.encode(g)[0].flatten(1).cpu())
+        return torch.cat(out).numpy()
+
+    def transform(self, X):
+        """Posterior means of the latent, one row per sample (deterministic).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_variants) or sgkit Dataset
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_latent_), float32
+        """
+        G = self._genotypes(X, reset=False)
+        return self._encode(_padded(G, self.module_config_["n_positions"]))
+
+    @torch.no_grad()
+    def _logits(self, Z) -> torch.Tensor:
+        check_is_fitted(self)
+        Z = np.asarray(Z, dtype=np.float32)
+        if Z.ndim != 2 or Z.shape[1] != self.n_latent_:
+            raise ValueError(
+                f"latents must have shape (n_samples, {self.n_latent_}), got {Z.shape}"
+            )
+        if not np.isfinite(Z).all():
+            raise ValueError("latents contain NaN or infinite values")
+        module = self._module_on(self._device()).eval()
+        device = module.embed.device
+        out = []
+        for start in range(0, Z.shape[0], _BATCH_INFER):
+            z = torch.from_numpy(Z[start : start + _BATCH_INFER]).to(device)
+            logits = module.decode(z.reshape(len(z), *self._latent_shape()))
+            out.append(logits[:, : self.n_features_in_])
+        return torch.cat(out) if out else torch.empty(0, self.n_features_in_, 3)
+
+    def decode_proba(self, Z) -> np.ndarray:
+        """Genotype probabilities per SNP, shape (n_samples, n_variants, 3).
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_latent_)
+        """
+        return torch.softmax(self._logits(Z), -1).cpu().numpy()
+
+    def inverse_transform(self, Z, *, decode="argmax", random_state=None):
+        """Decode latents into genotypes.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_latent_)
+        decode : {"argmax", "sample"}, default="argmax"
+            The most probable genotype per SNP, or one drawn from the
+            decoder's categorical distribution (seeded by ``random_state``).
+        random_state : int, RandomState instance or None
+            Used only with ``decode="sample"``.
+
+        Returns
+        -------
+        G : ndarray of shape (n_samples, n_variants), int8
+        """
+        logits = self._logits(Z)
+        if decode == "argmax":
+            calls = logits.argmax(-1)
+        elif decode == "sample":
+            gen = self._generator(random_state, logits.device)
+            probs = torch.softmax(logits, -1).reshape(-1, 3)
+            calls = torch.multinomial(probs, 1, generator=gen).reshape(logits.shape[:2])
+        else:
+            raise ValueError(f"decode must be 'argmax' or 'sample', got {decode!r}")
+        return calls.to(torch.int8).cpu().numpy()
+
+    def score(self, X, y=None):
+        """Reconstruction accuracy: share of observed calls decoded correctly.
+
+        Encodes with the posterior mean and decodes by argmax; missing calls
+        are not counted.
+        """
+        G = self._genotypes(X, reset=False)
+        module = self._module_on(self._device()).eval()
+        with torch.no_grad():
+            padded = _padded(G, self.module_config_["n_positions"]).to(module.embed.device)
+            return _accuracy(module, padded)
+
+    def get_feature_names_out(self, input_features=None):
+        """Latent feature names ``vae0 ... vae{n_latent_-1}``."""
+        check_is_fitted(self)
+        return np.asarray([f"vae{i}" for i in range(self.n_latent_)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.allow_nan = True  # NaN = missing call
+        return tags

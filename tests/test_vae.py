@@ -1,0 +1,178 @@
+"""GenotypeVAE: shapes, masking, determinism, persistence, and that it learns."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from _sklearn_checks import DATA_LAYER_FAILURES, bin_to_genotypes
+from sklearn.base import clone
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import genosynth
+from genosynth import GenotypeVAE
+from genosynth._genotypes import as_genotypes
+from genosynth.datasets import simulate_case_control
+
+TINY = dict(compression=4, latent_channels=2, hidden_channels=16, base_channels=8, n_blocks=1)
+
+
+@pytest.fixture(scope="module")
+def panel():
+    """An LD-rich msprime panel: 600 individuals x 61 adjacent variants (odd length)."""
+    ds = simulate_case_control(600, n_variants=300, n_causal=5, random_state=3)
+    G, _ = as_genotypes(ds)
+    return G[:, 100:161]
+
+
+@pytest.fixture(scope="module")
+def fitted(panel):
+    return GenotypeVAE(**TINY, max_iter=40, batch_size=32, random_state=0).fit(panel[:500])
+
+
+def _majority_accuracy(train, test):
+    mode = np.array([np.bincount(c[c >= 0], minlength=3).argmax() for c in train.T])
+    observed = test >= 0
+    return float((test == mode)[observed].mean())
+
+
+def test_learns_well_above_the_majority_genotype_baseline(fitted, panel):
+    held_out = panel[500:]
+    baseline = _majority_accuracy(panel[:500], held_out)
+    accuracy = fitted.score(held_out)
+    assert accuracy >= 0.93
+    assert accuracy > baseline + 0.1
+    assert fitted.validation_scores_[fitted.best_iteration_ - 1] == max(fitted.validation_scores_)
+
+
+@pytest.mark.parametrize("n_variants", [1, 7, 61])
+def test_shapes_and_dtypes_for_odd_panel_lengths(n_variants):
+    rng = np.random.default_rng(0)
+    G = rng.integers(0, 3, (40, n_variants)).astype(np.int8)
+    vae = GenotypeVAE(**TINY, max_iter=2, random_state=0).fit(G)
+    Z = vae.transform(G)
+    n_latent = TINY["latent_channels"] * -(-n_variants // 4)
+    assert Z.shape == (40, n_latent) and Z.dtype == np.float32
+    assert vae.n_latent_ == n_latent
+    back = vae.inverse_transform(Z)
+    assert back.shape == (40, n_variants) and back.dtype == np.int8
+    assert set(np.unique(back)) <= {0, 1, 2}
+    proba = vae.decode_proba(Z)
+    assert proba.shape == (40, n_variants, 3)
+    np.testing.assert_allclose(proba.sum(-1), 1.0, atol=1e-5)
+    assert list(vae.get_feature_names_out()[:2]) == ["vae0", "vae1"]
+    assert vae.latent_mean_.shape == vae.latent_std_.shape == (n_latent,)
+
+
+def test_missing_calls_are_masked_not_imputed(panel):
+    G = panel[:200].copy()
+    rng = np.random.default_rng(1)
+    holes = rng.random(G.shape) < 0.2
+    G[holes] = -1
+    vae = GenotypeVAE(**TINY, max_iter=3, random_state=0).fit(G)
+    assert np.isfinite(vae.loss_curve_).all()
+    # A missing call contributes nothing to the encoder input: the embedding of a
+    # missing position is exactly zero.
+    g = torch.as_tensor(np.array([[-1, 0, -1, 2]]), dtype=torch.long)
+    module = GenotypeVAE(**TINY, max_iter=1, random_state=0).fit(G[:, :4]).module_
+    emb = module.embed_genotypes(g)
+    assert torch.all(emb[0, 0] == 0) and torch.all(emb[0, 2] == 0)
+    assert torch.any(emb[0, 1] != 0)
+    # The score ignores missing calls: it equals accuracy over observed calls only.
+    full = vae.inverse_transform(vae.transform(G))
+    observed = G >= 0
+    assert vae.score(G) == pytest.approx(float((full == G)[observed].mean()), abs=1e-12)
+
+
+def test_same_random_state_same_model_and_outputs(panel):
+    a = GenotypeVAE(**TINY, max_iter=3, random_state=7).fit(panel[:200])
+    b = GenotypeVAE(**TINY, max_iter=3, random_state=7).fit(panel[:200])
+    c = GenotypeVAE(**TINY, max_iter=3, random_state=8).fit(panel[:200])
+    for (k, va), vb in zip(a.module_.state_dict().items(), b.module_.state_dict().values()):
+        assert torch.equal(va, vb), k
+    np.testing.assert_array_equal(a.transform(panel), b.transform(panel))
+    assert not np.array_equal(a.transform(panel), c.transform(panel))
+    # transform is deterministic (eval mode, posterior mean)
+    np.testing.assert_array_equal(a.transform(panel), a.transform(panel))
+    # the global torch RNG is left alone
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    GenotypeVAE(**TINY, max_iter=1, random_state=0).fit(panel[:50])
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_sampling_decoder_is_seeded(fitted, panel):
+    Z = fitted.transform(panel[:50])
+    a = fitted.inverse_transform(Z, decode="sample", random_state=0)
+    b = fitted.inverse_transform(Z, decode="sample", random_state=0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, fitted.inverse_transform(Z, decode="sample", random_state=1))
+    with pytest.raises(ValueError, match="decode"):
+        fitted.inverse_transform(Z, decode="mode")
+
+
+def test_pickle_joblib_and_safetensors_round_trips(fitted, panel, tmp_path):
+    Z = fitted.transform(panel)
+    for back in (
+        pickle.loads(pickle.dumps(fitted)),
+        genosynth.load(genosynth.save(fitted, tmp_path / "vae.genosynth")),
+    ):
+        np.testing.assert_array_equal(back.transform(panel), Z)
+        np.testing.assert_array_equal(back.inverse_transform(Z), fitted.inverse_transform(Z))
+    buffer = io.BytesIO()
+    joblib.dump(fitted, buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(joblib.load(buffer).transform(panel), Z)
+    # pickles carry CPU tensors, whatever device the model was fitted on
+    state = fitted.__getstate__()["module_"]
+    assert all(t.device.type == "cpu" for t in state.values())
+
+
+def test_phenotype_head_and_warm_start(panel):
+    y = (panel[:200, 0] > 0).astype(int)
+    vae = GenotypeVAE(**TINY, label_weight=1.0, max_iter=2, random_state=0).fit(panel[:200], y)
+    assert vae.classes_.tolist() == [0, 1]
+    assert vae.module_.label_head is not None
+    with pytest.raises(ValueError, match="label_weight"):
+        GenotypeVAE(**TINY, label_weight=1.0, max_iter=1).fit(panel[:50])
+    warm = GenotypeVAE(**TINY, max_iter=2, warm_start=True, random_state=0).fit(panel[:200])
+    warm.fit(panel[:200])
+    assert warm.n_iter_ == 4 and len(warm.loss_curve_) == 4
+
+
+def test_clear_errors_on_bad_input(fitted, panel):
+    with pytest.raises(ValueError, match="outside|0, 1, 2"):
+        GenotypeVAE(**TINY, max_iter=1).fit(np.full((10, 5), 3))
+    with pytest.raises(ValueError, match="features"):
+        fitted.transform(panel[:, :10])
+    with pytest.raises(ValueError, match="latents must have shape"):
+        fitted.inverse_transform(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.inverse_transform(np.full((2, fitted.n_latent_), np.nan))
+    with pytest.raises(ValueError, match="compression"):
+        GenotypeVAE(compression=3).fit(panel)
+    assert clone(fitted).get_params()["compression"] == 4
+
+
+class BinnedVAE(GenotypeVAE):
+    """Test double: sklearn's continuous check data binned into genotypes."""
+
+    def fit(self, X, y=None):
+        return super().fit(bin_to_genotypes(X), y)
+
+    def transform(self, X):
+        return super().transform(bin_to_genotypes(X))
+
+    def score(self, X, y=None):
+        return super().score(bin_to_genotypes(X), y)
+
+
+@parametrize_with_checks(
+    [BinnedVAE(**TINY, max_iter=2, device="cpu", random_state=0)],
+    expected_failed_checks=lambda est: DATA_LAYER_FAILURES,
+)
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
