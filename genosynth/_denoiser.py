@@ -1,4 +1,4 @@
-"""The noise-prediction network of :class:`genosynth.ConditionalLatentDiffusion`.
+"""The denoising network of :class:`genosynth.ConditionalLatentDiffusion`.
 
 A residual MLP over the flattened latent. Its conditioning -- timestep and
 label -- enters every block as a FiLM scale and shift. The label embedding
@@ -48,7 +48,7 @@ class FiLMBlock(nn.Module):
 
 
 class Denoiser(nn.Module):
-    """Predicts the noise in a noised latent given its timestep and label.
+    """Predicts the velocity of a noised latent given its timestep and label.
 
     Parameters
     ----------
@@ -88,7 +88,7 @@ class Denoiser(nn.Module):
         )
 
     def forward(self, x, t, labels, cond=None):
-        """Predicted noise for ``x`` (batch, n_features) at timesteps ``t``.
+        """Predicted velocity for ``x`` (batch, n_features) at timesteps ``t``.
 
         ``cond`` may be passed precomputed (sampling reuses it across rows
         that share a timestep and label).

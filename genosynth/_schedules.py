@@ -2,9 +2,12 @@
 
 A discrete DDPM with ``T`` steps is described by ``alphas_cumprod`` (the
 signal share kept after ``t + 1`` noising steps): ``x_t = sqrt(a_t) x_0 +
-sqrt(1 - a_t) eps``. The network is passed in as a callable ``eps_fn(x, t)``
-returning the predicted noise; randomness enters only through explicit
-arguments.
+sqrt(1 - a_t) eps``. The network predicts the "velocity" ``v = sqrt(a_t) eps -
+sqrt(1 - a_t) x_0`` (Salimans & Ho 2022) rather than the noise: both ``x_0``
+and ``eps`` follow from ``v`` without dividing by ``sqrt(a_t)``, which is
+close to zero at the pure-noise end and would blow up an epsilon model's
+estimate of ``x_0`` there. The network is passed in as a callable
+``v_fn(x, t)``; randomness enters only through explicit arguments.
 """
 
 from __future__ import annotations
@@ -59,6 +62,12 @@ def add_noise(x0: torch.Tensor, noise: torch.Tensor, alphas_cumprod_t: torch.Ten
     return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
 
+def velocity(x0: torch.Tensor, noise: torch.Tensor, alphas_cumprod_t: torch.Tensor):
+    """The v-prediction target for clean ``x0``, its noise, and ``a_t`` of shape (batch,)."""
+    a = alphas_cumprod_t.unsqueeze(-1)
+    return a.sqrt() * noise - (1 - a).sqrt() * x0
+
+
 def sampling_timesteps(n_timesteps: int, n_steps: int) -> list[int]:
     """``n_steps`` evenly spaced training timesteps, last (noisiest) first.
 
@@ -76,13 +85,13 @@ def sampling_timesteps(n_timesteps: int, n_steps: int) -> list[int]:
 
 
 @torch.no_grad()
-def ddim_sample(eps_fn, x: torch.Tensor, alphas_cumprod: torch.Tensor, timesteps) -> torch.Tensor:
+def ddim_sample(v_fn, x: torch.Tensor, alphas_cumprod: torch.Tensor, timesteps) -> torch.Tensor:
     """Deterministic DDIM (eta = 0) from noise ``x`` through ``timesteps``.
 
     Parameters
     ----------
-    eps_fn : callable
-        ``eps_fn(x, t)`` -> predicted noise, ``t`` an int timestep.
+    v_fn : callable
+        ``v_fn(x, t)`` -> predicted velocity, ``t`` an int timestep.
     x : Tensor of shape (batch, dim)
         Standard normal starting noise.
     alphas_cumprod : Tensor of shape (T,)
@@ -98,7 +107,8 @@ def ddim_sample(eps_fn, x: torch.Tensor, alphas_cumprod: torch.Tensor, timesteps
     for i, t in enumerate(steps):
         a_t = ac[t]
         a_prev = ac[steps[i + 1]] if i + 1 < len(steps) else torch.ones((), device=x.device)
-        eps = eps_fn(x, t)
-        x0 = (x - (1 - a_t).sqrt() * eps) / a_t.sqrt()
+        v = v_fn(x, t)
+        x0 = a_t.sqrt() * x - (1 - a_t).sqrt() * v
+        eps = (1 - a_t).sqrt() * x + a_t.sqrt() * v
         x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
     return x

@@ -10,11 +10,18 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from genosynth._denoiser import Denoiser
 from genosynth._genotypes import check_labels
-from genosynth._schedules import SCHEDULES, add_noise, ddim_sample, sampling_timesteps
+from genosynth._schedules import (
+    SCHEDULES,
+    add_noise,
+    ddim_sample,
+    sampling_timesteps,
+    velocity,
+)
 from genosynth._torch_estimator import TorchEstimatorMixin
 from genosynth._torch_utils import seed_from, seeded
 from genosynth._training import train
@@ -30,11 +37,13 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     standardised per dimension internally and returned on their original
     scale.
 
-    The model is a DDPM with ``n_timesteps`` noising steps trained to predict
-    the noise (epsilon). The label is replaced by a learned null token with
+    The model is a DDPM with ``n_timesteps`` noising steps; the network
+    predicts the velocity ``v = sqrt(a_t) eps - sqrt(1 - a_t) z`` (equivalent
+    to predicting the noise, and numerically stable at the pure-noise end
+    where an epsilon model's estimate of ``z`` divides by almost zero). The label is replaced by a learned null token with
     probability ``p_uncond`` during training, so one network learns both the
     conditional and the unconditional noise; sampling mixes them,
-    ``eps = eps_uncond + s * (eps_cond - eps_uncond)`` with
+    ``v = v_uncond + s * (v_cond - v_uncond)`` with
     ``s = guidance_scale``, in one batched pass, and integrates with the
     deterministic DDIM sampler in ``n_steps`` steps.
 
@@ -203,8 +212,15 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self
         """
         Z = check_array(Z, dtype=np.float32, ensure_min_samples=2)
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
+        if kind not in ("binary", "multiclass"):
+            raise ValueError(f"Unknown label type: y must be class labels, got {kind!r} targets")
         y = check_labels(y, Z.shape[0])
         encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"y has a single class ({encoder.classes_[0]!r}); conditioning needs at least two"
+            )
         self.classes_ = encoder.classes_
         labels = encoder.transform(y)
         self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
@@ -247,7 +263,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             drop = torch.rand(b, generator=generator, device=device) < p_uncond
             lab = torch.where(drop, torch.full_like(lab, net.null_label), lab)
             pred = net(add_noise(x0, noise, ac[t]), t, lab)
-            return (pred - noise).square().mean()
+            return (pred - velocity(x0, noise, ac[t])).square().mean()
 
         validation = None
         if n_val:
@@ -257,11 +273,11 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             lab = y_t[val_idx].repeat(_N_VALIDATION_REPEATS)
             t = torch.randint(0, T, (len(x0),), generator=gen).to(device)
             noise = torch.randn(x0.shape, generator=gen).to(device)
-            validation = (add_noise(x0, noise, ac[t]), t, lab, noise)
+            validation = (add_noise(x0, noise, ac[t]), t, lab, velocity(x0, noise, ac[t]))
 
         def score_fn(net, tensors):
-            x_t, t, lab, noise = tensors
-            return -float((net(x_t, t, lab) - noise).square().mean())
+            x_t, t, lab, target = tensors
+            return -float((net(x_t, t, lab) - target).square().mean())
 
         history = train(
             module,
@@ -307,7 +323,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         unknown = np.setdiff1d(values, self.classes_)
         if len(unknown):
             raise ValueError(
-                f"labels {unknown.tolist()} were not seen in fit (classes: {self.classes_.tolist()})"
+                f"labels {unknown.tolist()} were not seen in fit "
+                f"(classes: {self.classes_.tolist()})"
             )
         return np.searchsorted(self.classes_, values)
 
@@ -349,7 +366,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         lab = torch.as_tensor(labels, device=device)
         null = torch.full_like(lab, module.null_label)
 
-        def eps_fn(x_t, t):
+        def v_fn(x_t, t):
             t_vec = torch.full((len(x_t),), t, device=device)
             if scale == 1.0:
                 return module(x_t, t_vec, lab)
@@ -360,6 +377,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             return uncond + scale * (cond - uncond)
 
         timesteps = sampling_timesteps(self.n_timesteps, steps)
-        x = ddim_sample(eps_fn, x, self._alphas_cumprod(), timesteps)
+        x = ddim_sample(v_fn, x, self._alphas_cumprod(), timesteps)
         Z = x.cpu().numpy() * self.scale_ + self.mean_
         return Z.astype(np.float32), self.classes_[labels]

@@ -75,11 +75,11 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     label_weight : float, default=0.0
         When positive, ``fit(X, y)`` also trains a linear head predicting
         ``y`` from the latent mean, shaping the latent by the trait.
-    max_iter : int, default=200
-        Maximum number of epochs.
+    max_iter : int, default=40
+        Maximum number of epochs; the cosine learning-rate decay spans them.
     batch_size : int, default=128
         Mini-batch size.
-    learning_rate_init : float, default=2e-3
+    learning_rate_init : float, default=5e-3
         Initial AdamW learning rate (cosine-decayed).
     weight_decay : float, default=0.0
         AdamW weight decay.
@@ -172,9 +172,9 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         kl_weight=1e-3,
         label_weight=0.0,
         *,
-        max_iter=200,
+        max_iter=40,
         batch_size=128,
-        learning_rate_init=2e-3,
+        learning_rate_init=5e-3,
         weight_decay=0.0,
         early_stopping=True,
         validation_fraction=0.1,

@@ -1,0 +1,157 @@
+"""ConditionalLatentDiffusion: schedules, conditioning, guidance, determinism, persistence."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import genosynth
+from genosynth import ConditionalLatentDiffusion
+from genosynth._schedules import (
+    add_noise,
+    cosine_alphas_cumprod,
+    ddim_sample,
+    sampling_timesteps,
+    scaled_linear_alphas_cumprod,
+    velocity,
+)
+
+SMALL = dict(hidden_size=64, n_blocks=2, n_steps=20)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    """Two labelled Gaussian blobs in 6 dimensions, well separated on the first axis."""
+    rng = np.random.default_rng(0)
+    y = rng.choice([2, 1], size=1200, p=[0.3, 0.7])
+    Z = rng.normal(size=(1200, 6)) * 0.5
+    Z[:, 0] += np.where(y == 2, 4.0, -4.0)
+    Z[:, 1] = 10.0 + 3.0 * Z[:, 1]  # scale and offset: standardisation must undo them
+    return Z, y
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    Z, y = blobs
+    return ConditionalLatentDiffusion(**SMALL, max_iter=150, random_state=0).fit(Z, y)
+
+
+def test_schedules_are_monotone_and_span_signal_to_noise():
+    for ac in (cosine_alphas_cumprod(1000), scaled_linear_alphas_cumprod(1000)):
+        assert ac.shape == (1000,)
+        assert torch.all(ac[1:] < ac[:-1])
+        assert ac[0] > 0.99 and ac[-1] < 0.01
+    assert sampling_timesteps(1000, 1) == [999]
+    steps = sampling_timesteps(1000, 50)
+    assert steps[0] == 999 and len(steps) == 50 and steps == sorted(steps, reverse=True)
+    with pytest.raises(ValueError, match="n_steps"):
+        sampling_timesteps(10, 11)
+
+
+def test_ddim_with_the_exact_noise_recovers_the_clean_sample():
+    """If the noise predictor is exact, deterministic DDIM returns x0 from x_T."""
+    ac = cosine_alphas_cumprod(1000).float()
+    x0 = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
+    noise = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    x_T = add_noise(x0, noise, ac[999].expand(5))
+
+    def oracle(x, t):  # the velocity of x relative to x0 at step t
+        eps = (x - ac[t].sqrt() * x0) / (1 - ac[t]).sqrt()
+        return velocity(x0, eps, ac[t].expand(len(x)))
+
+    out = ddim_sample(oracle, x_T, ac, sampling_timesteps(1000, 10))
+    torch.testing.assert_close(out, x0, atol=1e-4, rtol=1e-4)
+
+
+def test_conditional_samples_follow_their_label(fitted, blobs):
+    Z, y = blobs
+    Z_case, y_case = fitted.sample(400, y=2, random_state=0)
+    Z_ctrl, _ = fitted.sample(400, y=1, random_state=1)
+    assert y_case.tolist() == [2] * 400
+    # the label decides the side of the first axis for nearly every sample
+    assert (Z_case[:, 0] > 0).mean() > 0.95 and (Z_ctrl[:, 0] < 0).mean() > 0.95
+    # means and spreads on the original scale (standardisation undone)
+    assert abs(Z_case[:, 0].mean() - Z[y == 2, 0].mean()) < 0.5
+    assert abs(Z_ctrl[:, 1].mean() - 10.0) < 0.6
+    assert 0.6 < Z_ctrl[:, 1].std() / Z[y == 1, 1].std() < 1.4
+
+
+def test_label_requests_none_scalar_array(fitted):
+    _, y_mix = fitted.sample(2000, random_state=0)
+    assert abs(np.mean(y_mix == 2) - fitted.class_prior_[1]) < 0.04
+    Z, y_arr = fitted.sample(y=[1, 2, 2], random_state=0)
+    assert Z.shape == (3, 6) and Z.dtype == np.float32
+    assert y_arr.tolist() == [1, 2, 2]
+    with pytest.raises(ValueError, match="not seen in fit"):
+        fitted.sample(2, y=7)
+    with pytest.raises(ValueError, match="n_samples"):
+        fitted.sample(0)
+
+
+def test_guidance_sharpens_the_conditional(fitted):
+    """Stronger guidance pushes samples further from the other class."""
+    weak, _ = fitted.sample(500, y=2, guidance_scale=0.0, random_state=0)
+    plain, _ = fitted.sample(500, y=2, guidance_scale=1.0, random_state=0)
+    strong, _ = fitted.sample(500, y=2, guidance_scale=4.0, random_state=0)
+    # scale 0 ignores the label: roughly the training mix of sides
+    assert 0.1 < (weak[:, 0] > 0).mean() < 0.6
+    assert strong[:, 0].mean() > plain[:, 0].mean() > weak[:, 0].mean()
+
+
+def test_same_seed_same_samples_and_global_rng_untouched(blobs, fitted):
+    a = fitted.sample(50, random_state=3)
+    b = fitted.sample(50, random_state=3)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], fitted.sample(50, random_state=4)[0])
+    Z, y = blobs
+    torch.manual_seed(5)
+    expected = torch.rand(2)
+    torch.manual_seed(5)
+    m1 = ConditionalLatentDiffusion(**SMALL, max_iter=2, random_state=1).fit(Z, y)
+    assert torch.equal(torch.rand(2), expected)
+    m2 = ConditionalLatentDiffusion(**SMALL, max_iter=2, random_state=1).fit(Z, y)
+    for v1, v2 in zip(m1.module_.state_dict().values(), m2.module_.state_dict().values()):
+        assert torch.equal(v1, v2)
+
+
+def test_validation_checkpoint_and_history(fitted):
+    assert fitted.n_iter_ == len(fitted.loss_curve_) == len(fitted.validation_scores_)
+    best = fitted.validation_scores_[fitted.best_iteration_ - 1]
+    assert best == max(fitted.validation_scores_)
+    assert fitted.loss_curve_[-1] < fitted.loss_curve_[0]
+
+
+def test_save_load_and_pickle_sample_identically(fitted, tmp_path):
+    """The label embedding (null token included) is restored: same seed, same output."""
+    loaded = genosynth.load(genosynth.save(fitted, tmp_path / "d.genosynth"))
+    for back in (loaded, pickle.loads(pickle.dumps(fitted))):
+        for y in (None, 2, [1, 2]):
+            a = fitted.sample(25, y=y, guidance_scale=3.0, random_state=2)
+            b = back.sample(25, y=y, guidance_scale=3.0, random_state=2)
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_clear_errors(blobs):
+    Z, y = blobs
+    with pytest.raises(ValueError, match="length|samples"):
+        ConditionalLatentDiffusion(max_iter=1).fit(Z, y[:-1])
+    with pytest.raises(ValueError, match="class"):
+        ConditionalLatentDiffusion(max_iter=1).fit(Z, np.zeros(len(Z)))
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        bad = Z.copy()
+        bad[0, 0] = np.nan
+        ConditionalLatentDiffusion(max_iter=1).fit(bad, y)
+    with pytest.raises(ValueError, match="beta_schedule"):
+        ConditionalLatentDiffusion(beta_schedule="linear").fit(Z, y)
+
+
+@parametrize_with_checks(
+    [ConditionalLatentDiffusion(**SMALL, max_iter=2, device="cpu", random_state=0)],
+    expected_failed_checks=lambda est: {},
+)
+def test_sklearn_common_checks(estimator, check):
+    check(estimator)
