@@ -40,9 +40,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     The model is a DDPM with ``n_timesteps`` noising steps; the network
     predicts the velocity ``v = sqrt(a_t) eps - sqrt(1 - a_t) z`` (equivalent
     to predicting the noise, and numerically stable at the pure-noise end
-    where an epsilon model's estimate of ``z`` divides by almost zero). The label is replaced by a learned null token with
-    probability ``p_uncond`` during training, so one network learns both the
-    conditional and the unconditional noise; sampling mixes them,
+    where an epsilon model's estimate of ``z`` divides by almost zero). The
+    label is replaced by a learned null token with probability ``p_uncond``
+    during training, so one network learns both the conditional and the
+    unconditional prediction; sampling mixes them,
     ``v = v_uncond + s * (v_cond - v_uncond)`` with
     ``s = guidance_scale``, in one batched pass, and integrates with the
     deterministic DDIM sampler in ``n_steps`` steps.
