@@ -1,0 +1,193 @@
+"""The genosynth command line: fit -> sample -> evaluate on PLINK files, clear errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genosynth._genotypes import as_genotypes
+from genosynth.cli import main
+from genosynth.datasets import simulate_case_control
+from genosynth.io import read_plink, write_plink
+
+
+@pytest.fixture(scope="module")
+def plink_cohort(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    ds = simulate_case_control(400, n_variants=200, n_causal=8, random_state=2)
+    write_plink(ds.isel(samples=slice(0, 300)), d / "train")
+    write_plink(ds.isel(samples=slice(300, 400)), d / "hold")
+    return d, ds
+
+
+def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):
+    d, ds = plink_cohort
+    # tiny models: the CLI builds default estimators, so shrink their training budget
+    from genosynth import cli
+
+    original = cli._default_pipeline
+
+    def tiny(n_snps, random_state, verbose):
+        pipe = original(n_snps, random_state, False)
+        return pipe.set_params(vae__max_iter=2, diffusion__max_iter=2)
+
+    monkeypatch.setattr(cli, "_default_pipeline", tiny)
+    assert (
+        main(
+            [
+                "fit",
+                "--plink",
+                str(d / "train"),
+                "--n-snps",
+                "24",
+                "--out",
+                str(d / "m.genosynth"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "sample",
+                str(d / "m.genosynth"),
+                "--n",
+                "40",
+                "--cases",
+                "0.25",
+                "--format",
+                "plink",
+                "--out",
+                str(d / "syn"),
+            ]
+        )
+        == 0
+    )
+    syn = read_plink(d / "syn")
+    G, variants = as_genotypes(syn)
+    assert G.shape == (40, 24)
+    assert int(syn["sample_phenotype"].values.sum()) == 10
+    assert set(variants["id"]) <= set(ds["variant_id"].values.astype(str))
+    assert (
+        main(
+            [
+                "sample",
+                str(d / "m.genosynth"),
+                "--n",
+                "5",
+                "--format",
+                "zarr",
+                "--out",
+                str(d / "syn.zarr"),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "evaluate",
+                "--train",
+                str(d / "train"),
+                "--holdout",
+                str(d / "hold"),
+                "--synthetic",
+                str(d / "syn"),
+                "--csv",
+                str(d / "r.csv"),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "Privacy" in out and "mia_auc" in out
+    assert len(pd.read_csv(d / "r.csv")) > 5
+
+
+def test_pheno_and_covar_files(plink_cohort, monkeypatch, tmp_path):
+    d, ds = plink_cohort
+    from genosynth import cli
+
+    original = cli._default_pipeline
+    monkeypatch.setattr(
+        cli,
+        "_default_pipeline",
+        lambda n, r, v: original(n, r, False).set_params(vae__max_iter=1, diffusion__max_iter=1),
+    )
+    ids = ds["sample_id"].values[:300].astype(str)
+    pheno = pd.DataFrame({"FID": ids, "IID": ids, "T2D": ds["sample_phenotype"].values[:300] + 1})
+    pheno.to_csv(tmp_path / "p.txt", sep="\t", index=False)
+    covar = pd.DataFrame({"IID": ids, "PC1": np.linspace(0, 1, 300), "AGE": np.arange(300) % 50})
+    covar.to_csv(tmp_path / "c.txt", sep="\t", index=False)
+    assert (
+        main(
+            [
+                "fit",
+                "--plink",
+                str(d / "train"),
+                "--pheno",
+                str(tmp_path / "p.txt"),
+                "--covar",
+                str(tmp_path / "c.txt"),
+                "--n-snps",
+                "8",
+                "--out",
+                str(tmp_path / "m.genosynth"),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "--plink", "/nonexistent/x", "--n-snps", "8", "--out", "m"], "not found"),
+        (["sample", "/nonexistent/m.genosynth", "--n", "3", "--out", "o"], "not found"),
+    ],
+)
+def test_clear_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_unknown_sample_ids_and_bad_pheno_file(plink_cohort, tmp_path, capsys):
+    d, _ = plink_cohort
+    (tmp_path / "p.txt").write_text("IID\tY\nstranger1\t1\nstranger2\t0\n")
+    assert (
+        main(
+            [
+                "fit",
+                "--plink",
+                str(d / "train"),
+                "--pheno",
+                str(tmp_path / "p.txt"),
+                "--n-snps",
+                "8",
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 2
+    )
+    assert "not in the genotype data" in capsys.readouterr().err
+    (tmp_path / "q.txt").write_text("a b\n1 2\n")
+    assert (
+        main(
+            [
+                "fit",
+                "--plink",
+                str(d / "train"),
+                "--pheno",
+                str(tmp_path / "q.txt"),
+                "--n-snps",
+                "8",
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 2
+    )
+    assert "IID" in capsys.readouterr().err

@@ -1,0 +1,150 @@
+"""End to end: selection -> VAE -> diffusion, sampling, persistence and the CLI."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+import genosynth
+from genosynth import (
+    ConditionalLatentDiffusion,
+    GenerativePipeline,
+    GenotypeVAE,
+    GWASSelector,
+    sample_genotypes,
+)
+from genosynth._genotypes import as_genotypes
+from genosynth.datasets import simulate_case_control
+
+N_SNPS = 64
+
+
+def _steps(seed=0):
+    return [
+        ("gwas", GWASSelector(n_snps=N_SNPS)),
+        ("vae", GenotypeVAE(max_iter=40, random_state=seed)),
+        ("diffusion", ConditionalLatentDiffusion(max_iter=60, random_state=seed)),
+    ]
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return simulate_case_control(
+        800, n_variants=400, n_causal=12, heritability=0.8, prevalence=0.4, random_state=1
+    )
+
+
+@pytest.fixture(scope="module")
+def fitted(cohort):
+    y = cohort["sample_phenotype"].values
+    return GenerativePipeline(_steps()).fit(cohort, y)
+
+
+def test_sample_shapes_labels_and_metadata(fitted, cohort):
+    G, y = fitted.sample(50, y=None, random_state=0)
+    assert G.shape == (50, N_SNPS) and G.dtype == np.int8
+    assert set(np.unique(G)) <= {0, 1, 2}
+    assert set(np.unique(y)) <= {0, 1}
+    _, y1 = fitted.sample(7, y=1, random_state=0)
+    assert y1.tolist() == [1] * 7
+    _, y_arr = fitted.sample(y=[0, 1, 1, 0], random_state=0)
+    assert y_arr.tolist() == [0, 1, 1, 0]
+    ds = fitted.sample_dataset(10, random_state=0)
+    panel = fitted["gwas"].get_support(indices=True)
+    expected_ids = cohort["variant_id"].values[panel].astype(str)
+    np.testing.assert_array_equal(ds["variant_id"].values.astype(str), expected_ids)
+    np.testing.assert_array_equal(
+        ds["variant_position"].values, cohort["variant_position"].values[panel]
+    )
+    assert ds["sample_id"].values[0] == "syn0"
+
+
+def test_same_seed_same_cohort(fitted):
+    a = fitted.sample(30, random_state=3)
+    b = fitted.sample(30, random_state=3)
+    c = fitted.sample(30, random_state=4)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_conditional_samples_carry_case_control_differences(fitted, cohort):
+    """Cases minus controls allele frequencies: synthetic follows the training data."""
+    panel = fitted["gwas"].get_support(indices=True)
+    G, _ = as_genotypes(cohort)
+    G = G[:, panel].astype(float)
+    y = cohort["sample_phenotype"].values
+    real_diff = G[y == 1].mean(0) / 2 - G[y == 0].mean(0) / 2
+    G_case, _ = fitted.sample(1500, y=1, random_state=0)
+    G_ctrl, _ = fitted.sample(1500, y=0, random_state=1)
+    syn_diff = G_case.mean(0) / 2 - G_ctrl.mean(0) / 2
+    strongest = np.argsort(-np.abs(real_diff))[:10]
+    assert np.mean(np.sign(syn_diff[strongest]) == np.sign(real_diff[strongest])) >= 0.9
+    assert np.corrcoef(real_diff, syn_diff)[0, 1] > 0.6
+
+
+def test_plain_sklearn_pipeline_and_array_input(cohort):
+    G, _ = as_genotypes(cohort)
+    y = cohort["sample_phenotype"].values
+    steps = [
+        ("gwas", GWASSelector(n_snps=16)),
+        ("vae", GenotypeVAE(max_iter=2, random_state=0)),
+        ("diffusion", ConditionalLatentDiffusion(max_iter=2, random_state=0)),
+    ]
+    pipe = Pipeline(steps).fit(G[:300], y[:300])
+    Gs, ys = sample_genotypes(pipe, 5, y=0, random_state=0)
+    assert Gs.shape == (5, 16) and ys.tolist() == [0] * 5
+    assert not hasattr(Pipeline(steps), "sample")
+    assert hasattr(clone(GenerativePipeline(steps)), "sample")
+
+
+def test_covariates_are_routed_to_the_selector(cohort):
+    y = cohort["sample_phenotype"].values
+    pcs = np.random.default_rng(0).normal(size=(len(y), 2))
+    pipe = GenerativePipeline(
+        [
+            ("gwas", GWASSelector(n_snps=16)),
+            ("vae", GenotypeVAE(max_iter=1, random_state=0)),
+            ("diffusion", ConditionalLatentDiffusion(max_iter=1, random_state=0)),
+        ]
+    ).fit(cohort, y, gwas__covariates=pcs)
+    assert pipe.sample(3, random_state=0)[0].shape == (3, 16)
+
+
+def test_save_load_round_trip_samples_identically(fitted, tmp_path):
+    path = genosynth.save(fitted, tmp_path / "model.genosynth")
+    back = genosynth.load(path)
+    assert isinstance(back, GenerativePipeline)
+    for y in (None, 1, [0, 1, 0]):
+        a = fitted.sample(20, y=y, random_state=5)
+        b = back.sample(20, y=y, random_state=5)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+    np.testing.assert_array_equal(
+        fitted["gwas"].get_support(indices=True), back["gwas"].get_support(indices=True)
+    )
+
+
+def test_tampered_or_foreign_files_are_refused(fitted, tmp_path):
+    path = genosynth.save(fitted, tmp_path / "model.genosynth")
+    raw = bytearray(path.read_bytes())
+    raw[-5] ^= 0xFF  # flip bits inside a tensor
+    bad = tmp_path / "tampered.genosynth"
+    bad.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match="modified"):
+        genosynth.load(bad)
+    foreign = tmp_path / "pickle.genosynth"
+    foreign.write_bytes(b"\x80\x04\x95 not a model")
+    with pytest.raises(ValueError, match="not a genosynth model"):
+        genosynth.load(foreign)
+    with pytest.raises(FileNotFoundError):
+        genosynth.load(tmp_path / "absent.genosynth")
+
+
+def test_copycat_cannot_be_saved(tmp_path):
+    from genosynth.baselines import Copycat
+
+    rng = np.random.default_rng(0)
+    est = Copycat().fit(rng.integers(0, 3, (10, 4)), rng.integers(0, 2, 10))
+    with pytest.raises(TypeError, match="training genotypes"):
+        genosynth.save(est, tmp_path / "c.genosynth")
