@@ -41,8 +41,11 @@ class FiLMBlock(nn.Module):
         nn.init.zeros_(self.fc2.weight)
         nn.init.zeros_(self.fc2.bias)
 
-    def forward(self, h, cond):
-        scale, shift = self.film(cond).chunk(2, -1)
+    def forward(self, h, cond, index=None):
+        film = self.film(cond)
+        if index is not None:  # cond is a table of distinct rows: gather after the product
+            film = film[index]
+        scale, shift = film.chunk(2, -1)
         x = self.norm(h) * (1 + scale) + shift
         return h + self.fc2(F.silu(self.fc1(F.silu(x))))
 
@@ -87,15 +90,16 @@ class Denoiser(nn.Module):
             self.time_mlp(timestep_embedding(t, self.time_dim)) + self.label_embed(labels)
         )
 
-    def forward(self, x, t, labels, cond=None):
+    def forward(self, x, t, labels, cond=None, index=None):
         """Predicted velocity for ``x`` (batch, n_features) at timesteps ``t``.
 
-        ``cond`` may be passed precomputed (sampling reuses it across rows
-        that share a timestep and label).
+        Sampling passes ``cond`` precomputed for the few distinct
+        (timestep, label) pairs of a step and ``index`` mapping rows to them,
+        so the conditioning layers run once per pair instead of once per row.
         """
         if cond is None:
             cond = self.condition(t, labels)
         h = self.inp(x)
         for block in self.blocks:
-            h = block(h, cond)
+            h = block(h, cond, index)
         return self.out(F.silu(self.out_norm(h)))

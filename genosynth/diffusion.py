@@ -367,14 +367,16 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         lab = torch.as_tensor(labels, device=device)
         null = torch.full_like(lab, module.null_label)
 
+        every_label = torch.arange(module.null_label + 1, device=device)
+        rows = lab if scale == 1.0 else null if scale == 0.0 else torch.cat([lab, null])
+
         def v_fn(x_t, t):
-            t_vec = torch.full((len(x_t),), t, device=device)
-            if scale == 1.0:
-                return module(x_t, t_vec, lab)
-            if scale == 0.0:
-                return module(x_t, t_vec, null)
-            both = module(torch.cat([x_t, x_t]), torch.cat([t_vec, t_vec]), torch.cat([lab, null]))
-            cond, uncond = both.chunk(2)
+            table = module.condition(torch.full_like(every_label, t), every_label)
+            x_in = x_t if len(rows) == len(x_t) else torch.cat([x_t, x_t])
+            v = module(x_in, None, None, cond=table, index=rows)
+            if len(rows) == len(x_t):
+                return v
+            cond, uncond = v.chunk(2)
             return uncond + scale * (cond - uncond)
 
         timesteps = sampling_timesteps(self.n_timesteps, steps)
