@@ -77,7 +77,8 @@ def main() -> None:
         print(
             f"| {c}x | {vae.n_latent_} | {vae.score(test):.4f} | {vae.score(train):.4f} "
             f"| {baseline:.4f} | {fit_s:.0f} | {vae.n_iter_} ({vae.best_iteration_}) "
-            f"| {vae.latent_mean_.mean():+.3f} | {std.mean():.3f} ({std.min():.3f}-{std.max():.3f}) |",
+            f"| {vae.latent_mean_.mean():+.3f} "
+            f"| {std.mean():.3f} ({std.min():.3f}-{std.max():.3f}) |",
             flush=True,
         )
 
