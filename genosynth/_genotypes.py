@@ -148,10 +148,14 @@ def _array_to_dosage(X, allow_rounding: bool) -> np.ndarray:
 
 
 def _dataset_block(ds, var: str, sl: slice, allow_rounding: bool) -> np.ndarray:
-    block = ds[var][sl]
     if var == "call_genotype":
-        mask = ds["call_genotype_mask"][sl].values if "call_genotype_mask" in ds else None
-        return _call_genotype_to_dosage(block.values, mask)
+        names = [var] + (["call_genotype_mask"] if "call_genotype_mask" in ds else [])
+        # One compute for calls and mask: with a lazy reader (sgkit's PLINK
+        # reader derives the mask from the calls) the block is decoded once.
+        sub = ds[names].isel(variants=sl).compute()
+        mask = sub["call_genotype_mask"].values if len(names) == 2 else None
+        return _call_genotype_to_dosage(sub[var].values, mask)
+    block = ds[var][sl]
     return np.ascontiguousarray(_float_to_dosage(block.values, "'call_dosage'", allow_rounding).T)
 
 
