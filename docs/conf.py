@@ -6,7 +6,8 @@ Build (warnings are errors)::
 
 The example gallery is executed during the build. Set ``GENOSYNTH_DOCS_EXECUTE=0``
 to render the examples without running them (a fast check of the prose and the
-API reference).
+API reference), or ``GENOSYNTH_EXAMPLE_SCALE=tiny`` to run every example at a tiny
+size (figures and output are then only smoke-test quality).
 
 Nothing here needs the network: intersphinx is deliberately not enabled, so
 references to numpy, xarray or scikit-learn objects render as plain text.
@@ -14,9 +15,13 @@ references to numpy, xarray or scikit-learn objects render as plain text.
 
 import os
 import re
+import sys
 import warnings
 
 import genosynth
+
+# docs/ itself holds the gallery-order module, referenced by name so the configuration pickles.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 project = "genosynth"
 author = "genosynth developers"
@@ -54,7 +59,7 @@ sphinx_gallery_conf = {
     "plot_gallery": _execute,
     "abort_on_example_error": True,
     "only_warn_on_example_error": False,
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "_gallery_order.StoryOrder",
     "download_all_examples": False,
     "remove_config_comments": True,
     "matplotlib_animations": False,
@@ -73,7 +78,9 @@ warnings.filterwarnings("ignore", message="Dask currently has limited support")
 # Fitted-attribute names such as ``n_features_in_`` written bare in a docstring (e.g. in
 # "ndarray of shape (n_samples, n_features_in_)") are hyperlink references to reStructuredText,
 # which would fail the build with "Unknown target name". Render them as literals instead.
-_TRAILING_UNDERSCORE = re.compile(r"(?<![\w`*])([A-Za-z]\w*[A-Za-z0-9]_)(?![\w`])")
+# An index that follows the name ("effects_[j]") joins the literal: a literal may not be
+# followed directly by "[".
+_TRAILING_UNDERSCORE = re.compile(r"(?<![\w`*])([A-Za-z]\w*[A-Za-z0-9]_(?:\[[^\]\s]*\])?)(?![\w`])")
 _LITERAL_OR_ROLE = re.compile(r"(``.+?``|:\w+:`.+?`|`.+?`_{0,2})")
 
 
