@@ -75,18 +75,21 @@ print(
 # A Manhattan plot: one point per variant, chromosomes side by side. The panel is
 # the top of each peak *and* its neighbours in LD — which is what the generator
 # needs to reproduce.
+# Chromosomes are laid end to end, in megabases.
 offset = res.groupby("contig", sort=False)["position"].max().cumsum().shift(fill_value=0)
-x = res["position"].to_numpy() + res["contig"].map(offset).to_numpy()
+x = (res["position"].to_numpy() + res["contig"].map(offset).to_numpy()) / 1e6
 logp = -np.log10(res["p"].to_numpy())
-colour = pd.factorize(res["contig"])[0] % 2  # alternate colours by chromosome
+chromosome = pd.factorize(res["contig"])[0]
 
 fig, ax = plt.subplots(figsize=(10, 4), layout="constrained")
-ax.scatter(x, logp, c=np.array(["#4c72b0", "#8fa8d3"])[colour], s=6, label="variant")
+ax.scatter(x, logp, c=np.array(["#4c72b0", "#8fa8d3"])[chromosome % 2], s=6, label="variant")
 sel = res["selected"].to_numpy()
 ax.scatter(x[sel], logp[sel], s=14, facecolors="none", edgecolors="#dd8452", label="selected")
 ax.scatter(x[causal], logp[causal], marker="x", s=30, c="#c44e52", label="causal (truth)")
 ax.axhline(-np.log10(5e-8), color="grey", lw=0.8, ls="--")
-ax.set(xlabel="genomic position (chromosomes side by side)", ylabel="-log10 p")
+middles = pd.Series(x).groupby(chromosome).median()
+ax.set_xticks(middles.to_numpy(), [f"chr {c}" for c in res["contig"].unique()])
+ax.set(xlabel="chromosome (positions in order, end to end)", ylabel="-log10 p")
 ax.set_title(f"GWAS on the training individuals, panel of {sel.sum()} variants")
 ax.legend(loc="upper right", markerscale=1.5)
 
