@@ -4,12 +4,15 @@ Each example runs in its own Python process (as sphinx-gallery and a reader woul
 with ``GENOSYNTH_EXAMPLE_SCALE=tiny``, which every example reads to shrink its cohort and
 training lengths. The full-size gallery is executed by the documentation build
 (``sphinx-build -W -b html docs docs/_build/html``). The API reference is checked here too:
-it must list every public object, so that a new one cannot be forgotten.
+it must list every public object, so that a new one cannot be forgotten; and when the
+``docs`` extra is installed, the whole documentation is built with warnings as errors,
+gallery included, at the tiny size.
 """
 
 import ast
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -138,3 +141,36 @@ def test_api_reference_lists_every_public_object():
             listed.add(f"{module}.{line.strip()}")
     missing = sorted(_public_names() - listed)
     assert not missing, f"docs/api.rst does not list {missing}"
+
+
+def test_documentation_builds_without_warnings(tmp_path):
+    pytest.importorskip("sphinx_gallery", reason="the docs extra is not installed")
+    pytest.importorskip("numpydoc", reason="the docs extra is not installed")
+    pytest.importorskip("pydata_sphinx_theme", reason="the docs extra is not installed")
+    # A copy, so the generated gallery and API pages never land in the working tree.
+    for name in ("docs", "examples"):
+        shutil.copytree(
+            ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("_build", "auto_*", "gen_*")
+        )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(tmp_path / "doctrees"),
+            str(tmp_path / "docs"),
+            str(tmp_path / "html"),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, f"sphinx-build failed:\n{proc.stderr[-4000:]}"
+    built = {p.stem for p in (tmp_path / "html" / "auto_examples").glob("plot_*.html")}
+    assert built == {p.stem for p in EXAMPLES}
