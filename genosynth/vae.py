@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils._param_validation import Interval, Options
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
@@ -77,8 +77,11 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         ``y`` from the latent mean, shaping the latent by the trait.
     max_iter : int, default=40
         Maximum number of epochs; the cosine learning-rate decay spans them.
-    batch_size : int, default=128
-        Mini-batch size.
+    batch_size : int or "auto", default="auto"
+        Mini-batch size. ``"auto"`` is ``min(128, max(16, n_train // 32))``:
+        at least about 32 optimiser steps per epoch, so small cohorts get
+        enough updates within ``max_iter`` epochs and large ones use
+        efficient batches.
     learning_rate_init : float, default=5e-3
         Initial AdamW learning rate (cosine-decayed).
     weight_decay : float, default=0.0
@@ -149,7 +152,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -173,7 +176,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         label_weight=0.0,
         *,
         max_iter=40,
-        batch_size=128,
+        batch_size="auto",
         learning_rate_init=5e-3,
         weight_decay=0.0,
         early_stopping=True,
@@ -316,7 +319,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             loss_fn,
             train_tensors,
             max_iter=self.max_iter,
-            batch_size=self.batch_size,
+            batch_size=self._batch_size(len(fit_idx)),
             learning_rate_init=self.learning_rate_init,
             generator=self._generator(rng.integers(2**31), device),
             validation_tensors=validation,
@@ -339,6 +342,11 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.latent_std_ = Z.std(0)
         self.latent_scale_ = float(np.sqrt(np.mean(self.latent_std_**2)))
         return self
+
+    def _batch_size(self, n_train: int) -> int:
+        if self.batch_size == "auto":
+            return min(128, max(16, n_train // 32))
+        return self.batch_size
 
     def _continued_history(self) -> TrainingHistory:
         return TrainingHistory(

@@ -91,13 +91,14 @@ def test_label_requests_none_scalar_array(fitted):
 
 
 def test_guidance_sharpens_the_conditional(fitted):
-    """Stronger guidance pushes samples further from the other class."""
+    """The label steers samples to their class; more guidance never leaks more across."""
     weak, _ = fitted.sample(500, y=2, guidance_scale=0.0, random_state=0)
     plain, _ = fitted.sample(500, y=2, guidance_scale=1.0, random_state=0)
     strong, _ = fitted.sample(500, y=2, guidance_scale=4.0, random_state=0)
     # scale 0 ignores the label: roughly the training mix of sides
     assert 0.1 < (weak[:, 0] > 0).mean() < 0.6
-    assert strong[:, 0].mean() > plain[:, 0].mean() > weak[:, 0].mean()
+    assert plain[:, 0].mean() > weak[:, 0].mean() + 2.0
+    assert (strong[:, 0] > 0).mean() >= (plain[:, 0] > 0).mean() > 0.95
 
 
 def test_same_seed_same_samples_and_global_rng_untouched(blobs, fitted):
