@@ -1,0 +1,183 @@
+"""The paper's protocol on msprime cohorts: genosynth vs the two trivial baselines.
+
+For each cohort size N and panel size K: simulate, split 80/20 train/holdout
+*before anything is fitted*, fit the pipeline on train, sample as many
+synthetic individuals as train with the train label mix, and judge the three
+generators (genosynth, class-conditional allele-frequency sampler, copycat)
+with :func:`genosynth.metrics.evaluate`. Fit time, sampling throughput and
+peak memory are recorded too; each configuration runs in its own process so
+peak RSS is its own.
+
+Usage::
+
+    python benchmarks/bench_end_to_end.py                       # N=2000,6000,10000; K=1024
+    python benchmarks/bench_end_to_end.py --sizes 2000 --n-snps 512,1024,2048
+    python benchmarks/bench_end_to_end.py --guidance 1,2,3,4,5  # guidance sweep at one size
+
+Prints markdown tables (copy them into benchmarks/README.md with the date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+KEY_METRICS = [
+    "af_pearson_r",
+    "ld_r2_correlation",
+    "tstr_auc_ratio",
+    "tstr_auc_synthetic",
+    "tstr_auc_real",
+    "prs_auc_ratio",
+    "mia_auc",
+    "identical_match_rate",
+    "nnaa",
+    "dcr_ratio",
+]
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_one(n_samples: int, n_snps: int, n_variants: int, seed: int, guidance=None) -> dict:
+    """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
+    from sklearn.model_selection import train_test_split
+
+    from genosynth import ConditionalLatentDiffusion, GenerativePipeline, GenotypeVAE, GWASSelector
+    from genosynth._genotypes import as_genotypes
+    from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.datasets import simulate_case_control
+    from genosynth.metrics import evaluate
+
+    t0 = time.perf_counter()
+    ds = simulate_case_control(
+        n_samples,
+        n_variants=n_variants,
+        n_causal=200,
+        heritability=0.5,
+        prevalence=0.3,
+        random_state=seed,
+    )
+    t_sim = time.perf_counter() - t0
+    y = np.asarray(ds["sample_phenotype"].values)
+    idx_tr, idx_ho = train_test_split(
+        np.arange(n_samples), test_size=0.2, stratify=y, random_state=seed
+    )
+    y_tr, y_ho = y[idx_tr], y[idx_ho]
+    pipe = GenerativePipeline(
+        [
+            ("gwas", GWASSelector(n_snps=n_snps)),
+            ("vae", GenotypeVAE(random_state=seed)),
+            ("diffusion", ConditionalLatentDiffusion(random_state=seed)),
+        ]
+    )
+    t0 = time.perf_counter()
+    pipe.fit(ds.isel(samples=idx_tr), y_tr)
+    t_fit = time.perf_counter() - t0
+    panel = pipe["gwas"].get_support(indices=True)
+    G, _ = as_genotypes(ds)
+    G_tr, G_ho = G[idx_tr][:, panel], G[idx_ho][:, panel]
+    variants = pipe["gwas"].selected_variants_
+
+    scales = guidance if guidance else [None]
+    rows = []
+    for scale in scales:
+        params = {} if scale is None else {"guidance_scale": scale}
+        t0 = time.perf_counter()
+        G_syn, y_syn = pipe.sample(y=y_tr, random_state=seed + 1, **params)
+        t_sample = time.perf_counter() - t0
+        frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
+        row = {"generator": "genosynth", "guidance": scale, "samples_per_s": len(y_syn) / t_sample}
+        row.update({m: float(frame.loc[m, "value"]) for m in KEY_METRICS if m in frame.index})
+        rows.append(row)
+    if not guidance:
+        for name, gen in (("AF sampler", AlleleFrequencySampler()), ("copycat", Copycat())):
+            gen.fit(G_tr, y_tr)
+            G_b, y_b = gen.sample(y=y_tr, random_state=seed + 1)
+            frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_b, y_b, variants=variants).to_frame()
+            row = {"generator": name, "guidance": None}
+            row.update({m: float(frame.loc[m, "value"]) for m in KEY_METRICS if m in frame.index})
+            rows.append(row)
+    return {
+        "N": n_samples,
+        "K": n_snps,
+        "simulate_s": t_sim,
+        "fit_s": t_fit,
+        "peak_rss_mb": _peak_rss_mb(),
+        "rows": rows,
+    }
+
+
+def _table(results: list[dict]) -> str:
+    cols = ["N", "K", "generator", "guidance"] + KEY_METRICS + ["samples_per_s"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for res in results:
+        for row in res["rows"]:
+            cells = []
+            for c in cols:
+                v = res.get(c, row.get(c))
+                cells.append("" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)))
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="2000,6000,10000")
+    parser.add_argument("--n-snps", default="1024")
+    parser.add_argument("--n-variants", type=int, default=8000)
+    parser.add_argument("--guidance", default="", help="comma list: run a guidance sweep")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "N,K" run in-process
+    args = parser.parse_args()
+    guidance = [float(g) for g in args.guidance.split(",") if g]
+
+    if args.one:
+        n, k = (int(v) for v in args.one.split(","))
+        print(json.dumps(run_one(n, k, args.n_variants, args.seed, guidance)))
+        return
+
+    results = []
+    for n in (int(v) for v in args.sizes.split(",")):
+        for k in (int(v) for v in args.n_snps.split(",")):
+            cmd = [
+                sys.executable,
+                __file__,
+                "--one",
+                f"{n},{k}",
+                "--n-variants",
+                str(args.n_variants),
+                "--seed",
+                str(args.seed),
+                "--guidance",
+                args.guidance,
+            ]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+            results.append(res)
+            print(
+                f"N={n} K={k}: simulate {res['simulate_s']:.1f} s, fit {res['fit_s']:.1f} s, "
+                f"peak RSS {res['peak_rss_mb']:.0f} MB",
+                file=sys.stderr,
+                flush=True,
+            )
+    print(_table(results))
+    print()
+    print("| N | K | simulate (s) | fit (s) | peak RSS (MB) |")
+    print("|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['N']} | {r['K']} | {r['simulate_s']:.1f} | {r['fit_s']:.1f} | "
+            f"{r['peak_rss_mb']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
