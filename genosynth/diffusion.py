@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from genosynth._denoiser import Denoiser
+from genosynth._denoiser import DENOISERS
 from genosynth._genotypes import check_labels
 from genosynth._schedules import (
     SCHEDULES,
@@ -27,6 +27,9 @@ from genosynth._torch_utils import seed_from, seeded
 from genosynth._training import train
 
 _N_VALIDATION_REPEATS = 4
+# (hidden_size, n_blocks) of each denoiser when set to "auto"; measured choices,
+# see benchmarks/README.md ("Denoiser").
+_AUTO_SIZES = {"mlp": (256, 3), "conv": (64, 4)}
 
 
 class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
@@ -50,10 +53,23 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    hidden_size : int, default=256
-        Width of the residual-MLP denoiser.
-    n_blocks : int, default=3
-        Residual blocks of the denoiser.
+    denoiser : {"mlp", "conv"}, default="mlp"
+        The network. ``"mlp"``: a residual MLP over the flattened latent
+        (fast). ``"conv"``: kernel-3 convolutions along the latent read as
+        ``n_features // latent_channels`` positions of ``latent_channels``
+        values, the layout of :meth:`GenotypeVAE.transform`; it learns the
+        local haplotype structure much better (higher LD and allele-frequency
+        fidelity) at several times the cost per sample (see the user guide).
+    hidden_size : int or "auto", default="auto"
+        Width of the residual stream (channels per position for ``"conv"``).
+        ``"auto"``: 256 for ``"mlp"``, 64 for ``"conv"``.
+    n_blocks : int or "auto", default="auto"
+        Residual blocks of the denoiser. ``"auto"``: 3 for ``"mlp"``, 4 for
+        ``"conv"`` (a receptive field of 17 latent positions).
+    latent_channels : int, default=8
+        Channels per latent position, for ``denoiser="conv"`` (must divide
+        the number of latent features; set it to the VAE's
+        ``latent_channels``). Ignored by ``"mlp"``.
     n_timesteps : int, default=1000
         Training diffusion steps ``T``.
     beta_schedule : {"cosine", "scaled_linear"}, default="cosine"
@@ -127,8 +143,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "hidden_size": [Interval(Integral, 1, None, closed="left")],
-        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "denoiser": [StrOptions(set(DENOISERS))],
+        "latent_channels": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_blocks": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "n_timesteps": [Interval(Integral, 2, None, closed="left")],
         "beta_schedule": [StrOptions(set(SCHEDULES))],
         "p_uncond": [Interval(Real, 0, 1, closed="both")],
@@ -150,8 +168,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
 
     def __init__(
         self,
-        hidden_size=256,
-        n_blocks=3,
+        denoiser="mlp",
+        hidden_size="auto",
+        n_blocks="auto",
+        latent_channels=8,
         n_timesteps=1000,
         beta_schedule="cosine",
         p_uncond=0.2,
@@ -171,8 +191,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         random_state=None,
         verbose=False,
     ):
+        self.denoiser = denoiser
         self.hidden_size = hidden_size
         self.n_blocks = n_blocks
+        self.latent_channels = latent_channels
         self.n_timesteps = n_timesteps
         self.beta_schedule = beta_schedule
         self.p_uncond = p_uncond
@@ -191,8 +213,9 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build_module(self, config: dict) -> Denoiser:
-        return Denoiser(**config)
+    def _build_module(self, config: dict) -> torch.nn.Module:
+        config = dict(config)
+        return DENOISERS[config.pop("architecture", "mlp")](**config)
 
     def _alphas_cumprod(self) -> torch.Tensor:
         return SCHEDULES[self.beta_schedule](self.n_timesteps).float()
@@ -226,6 +249,12 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         labels = encoder.transform(y)
         self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
         self.n_features_in_ = Z.shape[1]
+        if self.denoiser == "conv" and Z.shape[1] % self.latent_channels:
+            raise ValueError(
+                f"denoiser='conv' reads the {Z.shape[1]} latent features as positions of "
+                f"latent_channels={self.latent_channels} values, which does not divide them; "
+                "set latent_channels to the VAE's"
+            )
         self.mean_ = Z.mean(0)
         std = Z.std(0)
         # A constant latent dimension is modelled as exactly its training value.
@@ -235,12 +264,16 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         device = self._device()
         seed = seed_from(self.random_state)
         rng = np.random.default_rng(seed)
+        auto_hidden, auto_blocks = self.hidden_size == "auto", self.n_blocks == "auto"
         self.module_config_ = {
+            "architecture": self.denoiser,
             "n_features": self.n_features_in_,
             "n_classes": len(self.classes_),
-            "hidden": self.hidden_size,
-            "n_blocks": self.n_blocks,
+            "hidden": _AUTO_SIZES[self.denoiser][0] if auto_hidden else self.hidden_size,
+            "n_blocks": _AUTO_SIZES[self.denoiser][1] if auto_blocks else self.n_blocks,
         }
+        if self.denoiser == "conv":
+            self.module_config_["channels"] = self.latent_channels
         with seeded(seed):
             module = self._build_module(self.module_config_).to(device)
         self.module_ = module

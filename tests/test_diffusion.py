@@ -136,6 +136,30 @@ def test_save_load_and_pickle_sample_identically(fitted, tmp_path):
             np.testing.assert_array_equal(a[1], b[1])
 
 
+@pytest.fixture(scope="module")
+def fitted_conv(blobs):
+    Z, y = blobs
+    return ConditionalLatentDiffusion(
+        denoiser="conv", latent_channels=2, **SMALL, max_iter=150, random_state=0
+    ).fit(Z, y)
+
+
+def test_conv_denoiser_conditions_and_round_trips(fitted_conv, blobs, tmp_path):
+    """The convolutional network reads 6 features as 3 positions x 2 channels."""
+    Z, y = blobs
+    assert fitted_conv.module_.length == 3 and fitted_conv.module_config_["channels"] == 2
+    Z_case, _ = fitted_conv.sample(400, y=2, random_state=0)
+    Z_ctrl, _ = fitted_conv.sample(400, y=1, random_state=1)
+    assert (Z_case[:, 0] > 0).mean() > 0.95 and (Z_ctrl[:, 0] < 0).mean() > 0.95
+    assert abs(Z_ctrl[:, 1].mean() - 10.0) < 0.6
+    back = genosynth.load(genosynth.save(fitted_conv, tmp_path / "c.genosynth"))
+    a = fitted_conv.sample(20, guidance_scale=2.0, random_state=3)
+    b = back.sample(20, guidance_scale=2.0, random_state=3)
+    np.testing.assert_array_equal(a[0], b[0])
+    with pytest.raises(ValueError, match="latent_channels=4"):
+        ConditionalLatentDiffusion(denoiser="conv", latent_channels=4, max_iter=1).fit(Z, y)
+
+
 def test_clear_errors(blobs):
     Z, y = blobs
     with pytest.raises(ValueError, match="length|samples"):
