@@ -13,6 +13,7 @@ Usage::
     python benchmarks/bench_end_to_end.py                       # N=2000,6000,10000; K=1024
     python benchmarks/bench_end_to_end.py --sizes 2000 --n-snps 512,1024,2048
     python benchmarks/bench_end_to_end.py --guidance 1,2,3,4,5  # guidance sweep at one size
+    python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv --guidance 1,2
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -46,7 +47,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(n_samples: int, n_snps: int, n_variants: int, seed: int, guidance=None) -> dict:
+def run_one(
+    n_samples: int, n_snps: int, n_variants: int, seed: int, guidance=None, denoiser="mlp"
+) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
 
@@ -75,7 +78,7 @@ def run_one(n_samples: int, n_snps: int, n_variants: int, seed: int, guidance=No
         [
             ("gwas", GWASSelector(n_snps=n_snps)),
             ("vae", GenotypeVAE(random_state=seed)),
-            ("diffusion", ConditionalLatentDiffusion(random_state=seed)),
+            ("diffusion", ConditionalLatentDiffusion(denoiser=denoiser, random_state=seed)),
         ]
     )
     t0 = time.perf_counter()
@@ -94,7 +97,11 @@ def run_one(n_samples: int, n_snps: int, n_variants: int, seed: int, guidance=No
         G_syn, y_syn = pipe.sample(y=y_tr, random_state=seed + 1, **params)
         t_sample = time.perf_counter() - t0
         frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
-        row = {"generator": "genosynth", "guidance": scale, "samples_per_s": len(y_syn) / t_sample}
+        row = {
+            "generator": f"genosynth ({denoiser})",
+            "guidance": scale,
+            "samples_per_s": len(y_syn) / t_sample,
+        }
         row.update({m: float(frame.loc[m, "value"]) for m in KEY_METRICS if m in frame.index})
         rows.append(row)
     if not guidance:
@@ -135,13 +142,14 @@ def main() -> None:
     parser.add_argument("--n-variants", type=int, default=8000)
     parser.add_argument("--guidance", default="", help="comma list: run a guidance sweep")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--denoiser", default="mlp", choices=["mlp", "conv"])
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "N,K" run in-process
     args = parser.parse_args()
     guidance = [float(g) for g in args.guidance.split(",") if g]
 
     if args.one:
         n, k = (int(v) for v in args.one.split(","))
-        print(json.dumps(run_one(n, k, args.n_variants, args.seed, guidance)))
+        print(json.dumps(run_one(n, k, args.n_variants, args.seed, guidance, args.denoiser)))
         return
 
     results = []
@@ -158,6 +166,8 @@ def main() -> None:
                 str(args.seed),
                 "--guidance",
                 args.guidance,
+                "--denoiser",
+                args.denoiser,
             ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             res = json.loads(out.strip().splitlines()[-1])

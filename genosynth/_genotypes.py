@@ -96,10 +96,14 @@ def _call_genotype_to_dosage(gt: np.ndarray, mask: np.ndarray | None) -> np.ndar
             "'call_genotype' holds allele index "
             f"{int(gt.max())}: only biallelic variants (allele indices 0 and 1) are supported"
         )
-    missing = (gt < 0).any(axis=2)
+    # Elementwise on the two allele planes: numpy reductions over a length-2
+    # last axis (.any/.sum(axis=2)) are ~10x slower on large blocks.
+    first, second = gt[..., 0], gt[..., 1]
+    dosage = (first == 1).view(np.int8) + (second == 1).view(np.int8)
+    missing = (first < 0) | (second < 0)
     if mask is not None:
-        missing |= np.asarray(mask).any(axis=2)
-    dosage = (gt == 1).sum(axis=2, dtype=np.int8)
+        mask = np.asarray(mask)
+        missing |= mask[..., 0] | mask[..., 1]
     dosage[missing] = MISSING
     return np.ascontiguousarray(dosage.T)
 
