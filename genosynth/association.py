@@ -47,6 +47,7 @@ from scipy.special import expit
 from genosynth._genotypes import (
     _is_dask,
     _is_dataset,
+    _registered_dosage,
     check_labels,
     iter_variant_blocks,
     shape_of,
@@ -867,6 +868,9 @@ def gather_columns(X, index: np.ndarray, block_size: int | None) -> np.ndarray:
 
 def _subset_variants(X, sorted_idx: np.ndarray):
     if _is_dataset(X):
+        registered = _registered_dosage(X)  # read_plink: gather the dosages directly
+        if registered is not None:
+            return registered[:, sorted_idx]
         return X.isel(variants=sorted_idx)
     if _is_dask(X) or isinstance(X, np.ndarray):
         return X[:, sorted_idx]

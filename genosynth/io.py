@@ -22,20 +22,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genosynth._genotypes import MISSING, VARIANT_COLUMNS, as_genotypes, check_labels
+from genosynth._genotypes import (
+    MISSING,
+    VARIANT_COLUMNS,
+    _dosage_to_calls,
+    as_genotypes,
+    check_labels,
+    register_dosage_source,
+)
 
 _PLINK_MISSING_PHENOTYPE = -9
 # Calls decoded per dask chunk by read_plink (whole samples, as many variants as fit).
 _BED_CHUNK_BYTES = 64 * 2**20
-
-
-def _dosage_to_calls(dosage: np.ndarray) -> np.ndarray:
-    """(variants, samples) alt dosages, -1 missing -> unphased allele indices (..., 2), int8."""
-    gt = np.empty(dosage.shape + (2,), dtype=np.int8)
-    gt[..., 0] = dosage == 2
-    gt[..., 1] = dosage >= 1
-    gt[dosage < 0] = MISSING
-    return gt
 
 
 def _default_variants(n_variants: int) -> pd.DataFrame:
@@ -195,14 +193,20 @@ def _is_binary01(y: np.ndarray) -> bool:
     return len(values) > 0 and set(values.tolist()) <= {0, 1}
 
 
+def _missing_calls(dosage: np.ndarray) -> np.ndarray:
+    """``call_genotype_mask`` of :func:`_dosage_to_calls` without reading the calls."""
+    return np.repeat((dosage < 0)[..., None], 2, axis=-1)
+
+
 def _lazy_bed_calls(bed_path: Path, n_samples: int, n_variants: int):
-    """``call_genotype`` (variants, samples, 2) as a dask array decoded by bed_reader.
+    """``call_genotype`` and its mask, (variants, samples, 2) dask arrays decoded by bed_reader.
 
     bed_reader counts A1 straight into int8 (``count_A1=True``), which is our
-    alternate allele, so a chunk is one read plus two comparisons. (sgkit's
-    reader builds each chunk through int64 temporaries and in the opposite
-    allele order, which then has to be flipped: ~10x slower on a 20,000 x
-    40,000 cohort, see benchmarks/README.md.)
+    alternate allele. Calls and mask are both derived from the same dosage
+    chunk, so computing them together reads each chunk once. (sgkit's reader
+    builds each chunk through int64 temporaries and in the opposite allele
+    order, which then has to be flipped: ~10x slower on a 20,000 x 40,000
+    cohort, see benchmarks/README.md.)
     """
     import dask
     import dask.array as da
@@ -216,30 +220,81 @@ def _lazy_bed_calls(bed_path: Path, n_samples: int, n_variants: int):
             bed_path, count_A1=True, iid_count=n_samples, sid_count=n_variants, num_threads=1
         ) as bed:
             # Fortran order = the .bed's variant-major layout, so dosage.T is
-            # C-contiguous (variants, samples) and the expansion into calls
-            # streams through memory (3-7x faster than from a C-order read).
-            dosage = bed.read(index=np.s_[:, start:stop], dtype=np.int8, order="F")
-        return _dosage_to_calls(dosage.T)  # bed_reader's int8 missing (-127) is < 0
+            # C-contiguous (variants, samples): the conversions stream through memory.
+            dosage = bed.read(index=np.s_[:, start:stop], dtype=np.int8, order="F").T
+        return np.maximum(dosage, MISSING, out=dosage)  # bed_reader's missing is -127
 
-    chunks = [
-        da.from_delayed(
-            dask.delayed(load)(start, min(start + step, n_variants)),
-            shape=(min(start + step, n_variants) - start, n_samples, 2),
-            dtype=np.int8,
+    if n_variants == 0:
+        empty = da.zeros((0, n_samples, 2), dtype=np.int8)
+        return empty, empty.astype(bool)
+    dosage = da.concatenate(
+        [
+            da.from_delayed(
+                dask.delayed(load)(start, min(start + step, n_variants)),
+                shape=(min(start + step, n_variants) - start, n_samples),
+                dtype=np.int8,
+            )
+            for start in range(0, n_variants, step)
+        ],
+        axis=0,
+    )
+    calls = dosage.map_blocks(
+        _dosage_to_calls, new_axis=2, chunks=dosage.chunks + ((2,),), dtype=np.int8
+    )
+    mask = dosage.map_blocks(
+        _missing_calls, new_axis=2, chunks=dosage.chunks + ((2,),), dtype=bool
+    )
+    register_dosage_source(calls, mask, dosage)
+    return calls, mask
+
+
+_FAM_COLUMNS = ("family_id", "member_id", "paternal_id", "maternal_id", "sex", "phenotype")
+_BIM_COLUMNS = ("contig", "variant_id", "cm_position", "position", "a1", "a2")
+
+
+def _read_plink_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A whitespace-separated ``.bim``/``.fam`` as strings, checking the column count."""
+    try:
+        table = pd.read_csv(path, sep=r"\s+", header=None, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        table = pd.DataFrame(columns=range(len(columns)))
+    except pd.errors.ParserError as err:
+        raise ValueError(f"{path} is not a valid PLINK file: {err}") from None
+    if table.shape[1] != len(columns):
+        raise ValueError(
+            f"{path} has {table.shape[1]} columns, a PLINK {path.suffix} file has "
+            f"{len(columns)} ({', '.join(columns)})"
         )
-        for start in range(0, n_variants, step)
-    ]
-    if not chunks:
-        return da.zeros((0, n_samples, 2), dtype=np.int8)
-    return da.concatenate(chunks, axis=0)
+    table.columns = list(columns)
+    return table
+
+
+def _plink_phenotype(values: pd.Series, binary: bool | None, path: Path) -> np.ndarray:
+    """``.fam`` phenotypes: 1/2 case-control -> int8 0/1 (-1 missing), else float (NaN missing)."""
+    pheno = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+    missing = np.isnan(pheno) | (pheno == _PLINK_MISSING_PHENOTYPE)
+    observed = pheno[~missing & (pheno != 0)]
+    if binary is None:
+        binary = observed.size > 0 and set(np.unique(observed).tolist()) <= {1.0, 2.0}
+    if binary:
+        bad = ~missing & ~np.isin(pheno, (0, 1, 2))
+        if bad.any():
+            raise ValueError(
+                f"{path}: binary phenotypes must be 1 (control), 2 (case), 0 or -9 (missing); "
+                f"found {np.unique(pheno[bad])[:5].tolist()}"
+            )
+        return np.where(pheno == 2, 1, np.where(pheno == 1, 0, -1)).astype(np.int8)
+    return np.where(missing, np.nan, pheno)
 
 
 def read_plink(prefix, *, binary_phenotype: bool | None = None):
     """Read PLINK 1 ``prefix.{bed,bim,fam}`` lazily (dask-backed) as an sgkit Dataset.
 
-    Variant and sample tables come from sgkit's reader; the calls are decoded
-    chunk by chunk with ``bed_reader`` only when computed, so a cohort larger
-    than memory can be streamed (e.g. by :class:`GWASSelector`).
+    The ``.bim`` and ``.fam`` tables are parsed with pandas; the calls are
+    decoded chunk by chunk with ``bed_reader`` only when computed, so a cohort
+    larger than memory can be streamed (e.g. by :class:`GWASSelector`). The
+    Dataset has the variables of ``sgkit.io.plink.read_plink`` (with the
+    alleles in our [ref, alt] = [A2, A1] order).
 
     Parameters
     ----------
@@ -247,7 +302,8 @@ def read_plink(prefix, *, binary_phenotype: bool | None = None):
         Path without extension.
     binary_phenotype : bool, optional
         Whether the ``.fam`` phenotype is PLINK's 1/2 case-control coding
-        (translated to 0/1, with 0 and -9 as missing = -1). ``None`` decides
+        (translated to int8 0/1, with 0 and -9 as missing = -1). Otherwise it
+        is read as a float with -9 and non-numbers as NaN. ``None`` decides
         from the values: all in {1, 2, 0, -9} means binary.
 
     Returns
@@ -260,7 +316,7 @@ def read_plink(prefix, *, binary_phenotype: bool | None = None):
     --------
     See :func:`write_plink`.
     """
-    from sgkit.io.plink import read_plink as _sgkit_read_plink
+    import xarray as xr
 
     prefix = Path(prefix)
     paths = {}
@@ -268,25 +324,57 @@ def read_plink(prefix, *, binary_phenotype: bool | None = None):
         paths[ext] = prefix.with_name(prefix.name + f".{ext}")
         if not paths[ext].exists():
             raise FileNotFoundError(f"PLINK file not found: {paths[ext]}")
-    ds = _sgkit_read_plink(path=str(prefix))
-    n_variants, n_samples = ds.sizes["variants"], ds.sizes["samples"]
-    gt = _lazy_bed_calls(paths["bed"], n_samples, n_variants)
-    dims = ds["call_genotype"].dims
-    ds = ds.assign(
-        call_genotype=(dims, gt, ds["call_genotype"].attrs),
-        call_genotype_mask=(dims, gt < 0, ds["call_genotype_mask"].attrs),
-        # sgkit orders the alleles [A1, A2]; ours are [ref, alt] = [A2, A1].
-        variant_allele=ds["variant_allele"][:, ::-1].copy(),
+    bim = _read_plink_table(paths["bim"], _BIM_COLUMNS)
+    fam = _read_plink_table(paths["fam"], _FAM_COLUMNS)
+    try:
+        position = bim["position"].to_numpy().astype(np.int32)
+    except ValueError:
+        raise ValueError(f"{paths['bim']}: the fourth column (position) must be integers") from None
+    gt, mask = _lazy_bed_calls(paths["bed"], len(fam), len(bim))
+    # Contigs are numbered in order of first appearance, as sgkit does.
+    contig_code, contig_names = pd.factorize(bim["contig"])
+    contig_names = np.asarray(contig_names, dtype=str)
+
+    def pedigree(column):  # PLINK's "0" is sgkit's "." (missing)
+        values = fam[column].to_numpy(dtype=str)
+        return np.where(values == "0", ".", values)
+
+    sex = pd.to_numeric(fam["sex"], errors="coerce").to_numpy()
+    call_dims = ("variants", "samples", "ploidy")
+    ds = xr.Dataset(
+        {
+            "contig_id": ("contigs", contig_names),
+            "variant_contig": ("variants", contig_code.astype(np.int16)),
+            "variant_position": ("variants", position),
+            # ours are [ref, alt] = [A2, A1]
+            "variant_allele": (
+                ("variants", "alleles"),
+                np.stack([bim["a2"].to_numpy(dtype=str), bim["a1"].to_numpy(dtype=str)], 1)
+                .astype("S"),
+            ),
+            "sample_id": ("samples", fam["member_id"].to_numpy(dtype=str)),
+            "call_genotype": (call_dims, gt, {"mixed_ploidy": False}),
+            "call_genotype_mask": (call_dims, mask),
+            "variant_id": ("variants", bim["variant_id"].to_numpy(dtype=str)),
+            "sample_family_id": ("samples", pedigree("family_id")),
+            "sample_member_id": ("samples", fam["member_id"].to_numpy(dtype=str)),
+            "sample_paternal_id": ("samples", pedigree("paternal_id")),
+            "sample_maternal_id": ("samples", pedigree("maternal_id")),
+            "sample_sex": ("samples", np.where(np.isin(sex, (1, 2)), sex, -1).astype(np.int8)),
+            "sample_phenotype": (
+                "samples",
+                _plink_phenotype(fam["phenotype"], binary_phenotype, paths["fam"]),
+            ),
+        },
+        attrs={"contigs": contig_names.tolist(), "source": f"genosynth-{_version()}"},
     )
-    if "sample_phenotype" in ds:
-        pheno = np.asarray(ds["sample_phenotype"].values)
-        valid = pheno[~np.isin(pheno, (0, _PLINK_MISSING_PHENOTYPE))]
-        if binary_phenotype is None:
-            binary_phenotype = valid.size > 0 and set(np.unique(valid).tolist()) <= {1, 2}
-        if binary_phenotype:
-            y = np.where(pheno == 2, 1, np.where(pheno == 1, 0, -1)).astype(np.int8)
-            ds["sample_phenotype"] = ("samples", y)
     return ds
+
+
+def _version() -> str:
+    from genosynth import __version__
+
+    return __version__
 
 
 def save_zarr(ds, path) -> Path:

@@ -81,6 +81,55 @@ def test_read_plink_matches_sgkit_reader_across_chunks(cohort, tmp_path, monkeyp
         ours["variant_allele"].values, ref["variant_allele"].values[:, ::-1]
     )
     assert ours["call_genotype"].dtype == np.int8
+    # Our .bim/.fam parsing gives sgkit's variables, values and dtypes.
+    for name in ref.variables:
+        if name in ("call_genotype", "call_genotype_mask", "variant_allele", "sample_phenotype"):
+            continue
+        np.testing.assert_array_equal(ours[name].values, ref[name].values, err_msg=name)
+        assert ours[name].dtype.kind == ref[name].dtype.kind, name
+        assert ours[name].dims == ref[name].dims, name
+    assert ours.attrs["contigs"] == ["1", "2"]
+    np.testing.assert_array_equal(ours["sample_phenotype"].values, ref["sample_phenotype"] - 1)
+
+
+def test_read_plink_reads_dosages_directly_unless_the_calls_change(cohort, tmp_path):
+    """The data layer's shortcut to read_plink's dosages is exact and falls back safely."""
+    from genosynth._genotypes import _call_genotype_to_dosage, _registered_dosage
+
+    G, variants, y = cohort
+    ds = read_plink(write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c"))
+    assert _registered_dosage(ds) is not None
+    via_calls = _call_genotype_to_dosage(
+        ds["call_genotype"].values, ds["call_genotype_mask"].values
+    )
+    np.testing.assert_array_equal(via_calls, G)
+    np.testing.assert_array_equal(as_genotypes(ds)[0], G)
+    # Subsetting samples or masking calls changes the arrays: the ordinary path must run.
+    rows = [5, 0, 7]
+    subset = ds.isel(samples=rows)
+    assert _registered_dosage(subset) is None
+    np.testing.assert_array_equal(as_genotypes(subset)[0], G[rows])
+    i, j = np.argwhere(G >= 0)[0]
+    extra = np.zeros(ds["call_genotype_mask"].shape, dtype=bool)
+    extra[j, i] = True  # (variants, samples, ploidy)
+    masked = ds.assign(call_genotype_mask=ds["call_genotype_mask"] | extra)
+    assert _registered_dosage(masked) is None
+    assert as_genotypes(masked)[0][i, j] == -1
+
+
+def test_read_plink_phenotypes_and_malformed_tables(cohort, tmp_path):
+    G, variants, y = cohort
+    prefix = write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c")
+    fam = pd.read_csv(tmp_path / "c.fam", sep=r"\s+", header=None)
+    fam[5] = np.linspace(-1.5, 3.0, len(fam))  # a quantitative trait
+    fam.loc[2, 5] = -9
+    fam.to_csv(tmp_path / "c.fam", sep=" ", header=False, index=False)
+    pheno = read_plink(prefix)["sample_phenotype"].values
+    assert pheno.dtype == np.float64 and np.isnan(pheno[2])
+    np.testing.assert_allclose(np.delete(pheno, 2), np.delete(fam[5].to_numpy(), 2))
+    (tmp_path / "c.bim").write_text("1 rs1 0 100 A\n")
+    with pytest.raises(ValueError, match="c.bim has 5 columns"):
+        read_plink(prefix)
 
 
 def test_plink_orientation_against_plink2_counts(cohort, tmp_path):
