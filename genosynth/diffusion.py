@@ -23,13 +23,15 @@ from genosynth._schedules import (
     velocity,
 )
 from genosynth._torch_estimator import TorchEstimatorMixin
-from genosynth._torch_utils import seed_from, seeded
+from genosynth._torch_utils import inference_batches, seed_from, seeded
 from genosynth._training import train
 
 _N_VALIDATION_REPEATS = 4
 # (hidden_size, n_blocks) of each denoiser when set to "auto"; measured choices,
 # see benchmarks/README.md ("Denoiser").
 _AUTO_SIZES = {"mlp": (256, 3), "conv": (64, 4)}
+# Rows sampled together on a CPU (see inference_batches).
+_CPU_BATCH = 256
 
 
 class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
@@ -79,8 +81,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     guidance_scale : float, default=2.0
         Default classifier-free guidance strength ``s`` for :meth:`sample`
         (1 = plain conditional model, 0 = unconditional).
-    n_steps : int, default=25
-        Default number of DDIM sampling steps.
+    n_steps : int, default=15
+        Default number of DDIM sampling steps. On a 6,000-person benchmark
+        15, 25 and 50 steps gave the same fidelity, utility and privacy
+        within noise (benchmarks/README.md); cost is linear in the steps.
     max_iter : int, default=400
         Maximum number of epochs.
     batch_size : int, default=256
@@ -176,7 +180,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         beta_schedule="cosine",
         p_uncond=0.2,
         guidance_scale=2.0,
-        n_steps=25,
+        n_steps=15,
         *,
         max_iter=400,
         batch_size=256,
@@ -396,23 +400,22 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         module = self._module_on(self._device()).eval()
         device = module.out.weight.device
         # Noise is drawn on the CPU so a seed gives the same cohort on any device.
-        x = torch.randn((len(labels), self.n_features_in_), generator=gen).to(device)
-        lab = torch.as_tensor(labels, device=device)
-        null = torch.full_like(lab, module.null_label)
-
+        noise = torch.randn((len(labels), self.n_features_in_), generator=gen)
         every_label = torch.arange(module.null_label + 1, device=device)
-        rows = lab if scale == 1.0 else null if scale == 0.0 else torch.cat([lab, null])
-
-        def v_fn(x_t, t):
-            table = module.condition(torch.full_like(every_label, t), every_label)
-            x_in = x_t if len(rows) == len(x_t) else torch.cat([x_t, x_t])
-            v = module(x_in, None, None, cond=table, index=rows)
-            if len(rows) == len(x_t):
-                return v
-            cond, uncond = v.chunk(2)
-            return uncond + scale * (cond - uncond)
-
+        alphas_cumprod = self._alphas_cumprod()
         timesteps = sampling_timesteps(self.n_timesteps, steps)
-        x = ddim_sample(v_fn, x, self._alphas_cumprod(), timesteps)
-        Z = x.cpu().numpy() * self.scale_ + self.mean_
+        out = []
+        for rows in inference_batches(len(labels), device, _CPU_BATCH):
+            lab = torch.as_tensor(labels[rows], device=device)
+            null = torch.full_like(lab, module.null_label)
+
+            def v_fn(x_t, t, lab=lab, null=null):
+                table = module.condition(torch.full_like(every_label, t), every_label)
+                if scale in (0.0, 1.0):  # one prediction: unconditional or conditional
+                    return module(x_t, None, None, cond=table, index=null if scale == 0 else lab)
+                return module.guided(x_t, table, lab, null, scale)
+
+            out.append(ddim_sample(v_fn, noise[rows].to(device), alphas_cumprod, timesteps).cpu())
+        x = torch.cat(out) if out else noise
+        Z = x.numpy() * self.scale_ + self.mean_
         return Z.astype(np.float32), self.classes_[labels]

@@ -14,11 +14,12 @@ from torch.nn import functional as F
 
 from genosynth._genotypes import as_genotypes, check_labels
 from genosynth._torch_estimator import TorchEstimatorMixin
-from genosynth._torch_utils import seed_from, seeded
+from genosynth._torch_utils import inference_batches, seed_from, seeded
 from genosynth._training import TrainingHistory, train
 from genosynth._vae_modules import GenotypeAutoencoder
 
-_BATCH_INFER = 4096
+# Rows per inference batch on a CPU (see inference_batches).
+_CPU_BATCH = 64
 
 
 def _padded(G: np.ndarray, n_positions: int) -> torch.Tensor:
@@ -31,8 +32,8 @@ def _padded(G: np.ndarray, n_positions: int) -> torch.Tensor:
 def _accuracy(module, G: torch.Tensor) -> float:
     """Share of observed calls whose argmax decoding (from the posterior mean) is right."""
     hits, seen = 0, 0
-    for start in range(0, G.shape[0], _BATCH_INFER):
-        g = G[start : start + _BATCH_INFER].long()
+    for rows in inference_batches(G.shape[0], module.embed.device, _CPU_BATCH):
+        g = G[rows].to(module.embed.device).long()
         pred = module.decode(module.encode(g)[0]).argmax(-1)
         observed = g >= 0
         hits += int((pred == g)[observed].sum())
@@ -75,7 +76,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     label_weight : float, default=0.0
         When positive, ``fit(X, y)`` also trains a linear head predicting
         ``y`` from the latent mean, shaping the latent by the trait.
-    max_iter : int, default=40
+    max_iter : int, default=30
         Maximum number of epochs; the cosine learning-rate decay spans them.
     batch_size : int or "auto", default="auto"
         Mini-batch size. ``"auto"`` is ``min(128, max(16, n_train // 32))``:
@@ -175,7 +176,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         kl_weight=1e-3,
         label_weight=0.0,
         *,
-        max_iter=40,
+        max_iter=30,
         batch_size="auto",
         learning_rate_init=5e-3,
         weight_decay=0.0,
@@ -365,8 +366,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     def _encode(self, G_padded: torch.Tensor) -> np.ndarray:
         module = self._module_on(self._device()).eval()
         out = []
-        for start in range(0, G_padded.shape[0], _BATCH_INFER):
-            g = G_padded[start : start + _BATCH_INFER].to(module.embed.device).long()
+        for rows in inference_batches(G_padded.shape[0], module.embed.device, _CPU_BATCH):
+            g = G_padded[rows].to(module.embed.device).long()
             out.append(module.encode(g)[0].flatten(1).cpu())
         return torch.cat(out).numpy()
 
@@ -385,7 +386,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         return self._encode(_padded(G, self.module_config_["n_positions"]))
 
     @torch.no_grad()
-    def _logits(self, Z) -> torch.Tensor:
+    def _decoded(self, Z, fn) -> np.ndarray:
+        """``fn(logits)`` batch by batch, for logits (batch, n_variants, 3), concatenated."""
         check_is_fitted(self)
         Z = np.asarray(Z, dtype=np.float32)
         if Z.ndim != 2 or Z.shape[1] != self.n_latent_:
@@ -397,11 +399,13 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         module = self._module_on(self._device()).eval()
         device = module.embed.device
         out = []
-        for start in range(0, Z.shape[0], _BATCH_INFER):
-            z = torch.from_numpy(Z[start : start + _BATCH_INFER]).to(device)
+        # Reduced per batch (argmax, draw): the full logits of a large cohort
+        # never sit in memory at once.
+        for rows in inference_batches(Z.shape[0], device, _CPU_BATCH):
+            z = torch.from_numpy(Z[rows]).to(device)
             logits = module.decode(z.reshape(len(z), *self._latent_shape()))
-            out.append(logits[:, : self.n_features_in_])
-        return torch.cat(out) if out else torch.empty(0, self.n_features_in_, 3)
+            out.append(fn(logits[:, : self.n_features_in_]).cpu().numpy())
+        return np.concatenate(out) if out else fn(torch.empty(0, self.n_features_in_, 3)).numpy()
 
     def decode_proba(self, Z) -> np.ndarray:
         """Genotype probabilities per SNP, shape (n_samples, n_variants, 3).
@@ -410,7 +414,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         ----------
         Z : array-like of shape (n_samples, n_latent_)
         """
-        return torch.softmax(self._logits(Z), -1).cpu().numpy()
+        return self._decoded(Z, lambda logits: torch.softmax(logits, -1))
 
     def inverse_transform(self, Z, *, decode="argmax", random_state=None):
         """Decode latents into genotypes.
@@ -428,16 +432,18 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         -------
         G : ndarray of shape (n_samples, n_variants), int8
         """
-        logits = self._logits(Z)
         if decode == "argmax":
-            calls = logits.argmax(-1)
-        elif decode == "sample":
-            gen = self._generator(random_state, logits.device)
+            return self._decoded(Z, lambda logits: logits.argmax(-1).to(torch.int8))
+        if decode != "sample":
+            raise ValueError(f"decode must be 'argmax' or 'sample', got {decode!r}")
+        gen = self._generator(random_state, self._device())
+
+        def draw(logits):
             probs = torch.softmax(logits, -1).reshape(-1, 3)
             calls = torch.multinomial(probs, 1, generator=gen).reshape(logits.shape[:2])
-        else:
-            raise ValueError(f"decode must be 'argmax' or 'sample', got {decode!r}")
-        return calls.to(torch.int8).cpu().numpy()
+            return calls.to(torch.int8)
+
+        return self._decoded(Z, draw)
 
     def score(self, X, y=None):
         """Reconstruction accuracy: share of observed calls decoded correctly.

@@ -101,6 +101,28 @@ def test_guidance_sharpens_the_conditional(fitted):
     assert (strong[:, 0] > 0).mean() >= (plain[:, 0] > 0).mean() > 0.95
 
 
+@pytest.mark.parametrize("name", ["mlp", "conv"])
+def test_guided_pass_equals_the_guidance_formula(name):
+    # The guided pass shares the input embedding and mixes before the output
+    # projection; it must equal u + s (c - u) computed from two full passes.
+    from genosynth._denoiser import DENOISERS
+
+    torch.manual_seed(0)
+    extra = {"channels": 4} if name == "conv" else {}
+    net = DENOISERS[name](16, 2, 8, 2, **extra).eval()
+    for p in net.parameters():  # the zero-initialised output layers would hide mistakes
+        torch.nn.init.normal_(p, std=0.3)
+    x = torch.randn(5, 16)
+    table = net.condition(torch.full((3,), 17), torch.arange(3))
+    lab, null = torch.tensor([0, 1, 1, 0, 1]), torch.full((5,), 2)
+    with torch.no_grad():
+        c = net(x, None, None, cond=table, index=lab)
+        u = net(x, None, None, cond=table, index=null)
+        guided = net.guided(x, table, lab, null, 2.5)
+    assert torch.abs(c - u).max() > 0.01  # the label matters
+    torch.testing.assert_close(guided, u + 2.5 * (c - u), rtol=1e-5, atol=1e-5)
+
+
 def test_same_seed_same_samples_and_global_rng_untouched(blobs, fitted):
     a = fitted.sample(50, random_state=3)
     b = fitted.sample(50, random_state=3)
