@@ -56,8 +56,10 @@ def _phenotype(ds, pheno_path, pheno_name):
     if pheno_path is None:
         if "sample_phenotype" not in ds:
             raise CLIError("no phenotype: the .fam file has none; pass --pheno FILE")
-        y = np.asarray(ds["sample_phenotype"].values, dtype=float)
-        return np.where(y < 0, np.nan, y)
+        pheno = np.asarray(ds["sample_phenotype"].values)
+        if pheno.dtype.kind == "f":  # quantitative: read_plink marks missing as NaN
+            return pheno.astype(float)
+        return np.where(pheno < 0, np.nan, pheno.astype(float))  # binary: -1 is missing
     table = _align(_read_sample_table(pheno_path, "phenotype"), sample_ids, "phenotype")
     column = pheno_name or table.columns[0]
     if column not in table.columns:
@@ -174,7 +176,8 @@ def cmd_fit(args) -> int:
         raise CLIError("no sample has both a phenotype and complete covariates")
     if not keep.all():
         _log(f"excluding {int((~keep).sum())} samples with a missing phenotype or covariate")
-        ds = ds.isel(samples=np.flatnonzero(keep))
+        # Re-open with only those individuals: keeps the direct .bed dosage path.
+        ds = read_plink(args.plink, samples=np.flatnonzero(keep))
         covariates = covariates[keep] if covariates is not None else None
     y = y[keep]
     if np.all(np.isin(y, (0, 1))):

@@ -198,8 +198,10 @@ def _missing_calls(dosage: np.ndarray) -> np.ndarray:
     return np.repeat((dosage < 0)[..., None], 2, axis=-1)
 
 
-def _lazy_bed_calls(bed_path: Path, n_samples: int, n_variants: int):
+def _lazy_bed_calls(bed_path: Path, n_file_samples: int, n_variants: int, rows=None):
     """``call_genotype`` and its mask, (variants, samples, 2) dask arrays decoded by bed_reader.
+
+    ``rows`` (int positions in the ``.fam``) keeps only those samples, in that order.
 
     bed_reader counts A1 straight into int8 (``count_A1=True``), which is our
     alternate allele. Calls and mask are both derived from the same dosage
@@ -212,16 +214,19 @@ def _lazy_bed_calls(bed_path: Path, n_samples: int, n_variants: int):
     import dask.array as da
     from bed_reader import open_bed
 
+    n_samples = n_file_samples if rows is None else len(rows)
+    sample_index = slice(None) if rows is None else rows
     # Whole samples per chunk: the association scan streams blocks of variants.
     step = max(1, min(n_variants, _BED_CHUNK_BYTES // max(1, 2 * n_samples)))
 
     def load(start: int, stop: int) -> np.ndarray:
         with open_bed(
-            bed_path, count_A1=True, iid_count=n_samples, sid_count=n_variants, num_threads=1
+            bed_path, count_A1=True, iid_count=n_file_samples, sid_count=n_variants, num_threads=1
         ) as bed:
             # Fortran order = the .bed's variant-major layout, so dosage.T is
             # C-contiguous (variants, samples): the conversions stream through memory.
-            dosage = bed.read(index=np.s_[:, start:stop], dtype=np.int8, order="F").T
+            index = np.s_[sample_index, start:stop]
+            dosage = bed.read(index=index, dtype=np.int8, order="F").T
         return np.maximum(dosage, MISSING, out=dosage)  # bed_reader's missing is -127
 
     if n_variants == 0:
@@ -241,9 +246,7 @@ def _lazy_bed_calls(bed_path: Path, n_samples: int, n_variants: int):
     calls = dosage.map_blocks(
         _dosage_to_calls, new_axis=2, chunks=dosage.chunks + ((2,),), dtype=np.int8
     )
-    mask = dosage.map_blocks(
-        _missing_calls, new_axis=2, chunks=dosage.chunks + ((2,),), dtype=bool
-    )
+    mask = dosage.map_blocks(_missing_calls, new_axis=2, chunks=dosage.chunks + ((2,),), dtype=bool)
     register_dosage_source(calls, mask, dosage)
     return calls, mask
 
@@ -287,7 +290,25 @@ def _plink_phenotype(values: pd.Series, binary: bool | None, path: Path) -> np.n
     return np.where(missing, np.nan, pheno)
 
 
-def read_plink(prefix, *, binary_phenotype: bool | None = None):
+def _sample_rows(samples, n: int, path: Path) -> np.ndarray | None:
+    """``read_plink(samples=...)`` as int positions into the ``.fam`` (None = all)."""
+    if samples is None:
+        return None
+    samples = np.asarray(samples)
+    if samples.dtype == bool:
+        if samples.shape != (n,):
+            raise ValueError(
+                f"a boolean samples mask needs {n} entries ({path}), got {samples.shape}"
+            )
+        return np.flatnonzero(samples)
+    if samples.ndim != 1 or samples.dtype.kind not in "iu":
+        raise TypeError("samples must be integer positions or a boolean mask over the .fam rows")
+    if samples.size and (samples.min() < 0 or samples.max() >= n):
+        raise ValueError(f"sample positions must lie in [0, {n}) for {path}")
+    return samples.astype(np.intp)
+
+
+def read_plink(prefix, *, samples=None, binary_phenotype: bool | None = None):
     """Read PLINK 1 ``prefix.{bed,bim,fam}`` lazily (dask-backed) as an sgkit Dataset.
 
     The ``.bim`` and ``.fam`` tables are parsed with pandas; the calls are
@@ -300,6 +321,11 @@ def read_plink(prefix, *, binary_phenotype: bool | None = None):
     ----------
     prefix : str or path-like
         Path without extension.
+    samples : array-like of int or bool, optional
+        Read only these individuals (positions in the ``.fam``, or a mask),
+        e.g. the training split. Prefer this to ``ds.isel(samples=...)`` on
+        a large cohort: it keeps the fast path that reads the ``.bed``'s
+        dosages directly (an ``isel`` Dataset decodes the calls instead).
     binary_phenotype : bool, optional
         Whether the ``.fam`` phenotype is PLINK's 1/2 case-control coding
         (translated to int8 0/1, with 0 and -9 as missing = -1). Otherwise it
@@ -330,7 +356,10 @@ def read_plink(prefix, *, binary_phenotype: bool | None = None):
         position = bim["position"].to_numpy().astype(np.int32)
     except ValueError:
         raise ValueError(f"{paths['bim']}: the fourth column (position) must be integers") from None
-    gt, mask = _lazy_bed_calls(paths["bed"], len(fam), len(bim))
+    rows = _sample_rows(samples, len(fam), paths["fam"])
+    gt, mask = _lazy_bed_calls(paths["bed"], len(fam), len(bim), rows)
+    if rows is not None:
+        fam = fam.iloc[rows].reset_index(drop=True)
     # Contigs are numbered in order of first appearance, as sgkit does.
     contig_code, contig_names = pd.factorize(bim["contig"])
     contig_names = np.asarray(contig_names, dtype=str)
@@ -349,8 +378,9 @@ def read_plink(prefix, *, binary_phenotype: bool | None = None):
             # ours are [ref, alt] = [A2, A1]
             "variant_allele": (
                 ("variants", "alleles"),
-                np.stack([bim["a2"].to_numpy(dtype=str), bim["a1"].to_numpy(dtype=str)], 1)
-                .astype("S"),
+                np.stack([bim["a2"].to_numpy(dtype=str), bim["a1"].to_numpy(dtype=str)], 1).astype(
+                    "S"
+                ),
             ),
             "sample_id": ("samples", fam["member_id"].to_numpy(dtype=str)),
             "call_genotype": (call_dims, gt, {"mixed_ploidy": False}),

@@ -117,6 +117,27 @@ def test_read_plink_reads_dosages_directly_unless_the_calls_change(cohort, tmp_p
     assert as_genotypes(masked)[0][i, j] == -1
 
 
+def test_read_plink_samples_keeps_the_fast_path(cohort, tmp_path):
+    from genosynth._genotypes import _registered_dosage
+
+    G, variants, y = cohort
+    prefix = write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c")
+    rows = np.array([7, 2, 3])
+    ds = read_plink(prefix, samples=rows)
+    assert _registered_dosage(ds) is not None
+    np.testing.assert_array_equal(as_genotypes(ds)[0], G[rows])
+    np.testing.assert_array_equal(ds["sample_phenotype"].values, y[rows])
+    full = read_plink(prefix)
+    assert ds["sample_id"].values.tolist() == full["sample_id"].values[rows].tolist()
+    mask = np.zeros(len(y), dtype=bool)
+    mask[[1, 4]] = True
+    np.testing.assert_array_equal(as_genotypes(read_plink(prefix, samples=mask))[0], G[mask])
+    with pytest.raises(ValueError, match=r"must lie in \[0, 12\)"):
+        read_plink(prefix, samples=[0, 12])
+    with pytest.raises(TypeError, match="integer positions or a boolean mask"):
+        read_plink(prefix, samples=["ind0"])
+
+
 def test_read_plink_phenotypes_and_malformed_tables(cohort, tmp_path):
     G, variants, y = cohort
     prefix = write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c")
