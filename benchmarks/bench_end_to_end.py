@@ -14,6 +14,7 @@ Usage::
     python benchmarks/bench_end_to_end.py --sizes 2000 --n-snps 512,1024,2048
     python benchmarks/bench_end_to_end.py --guidance 1,2,3,4,5  # guidance sweep at one size
     python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv --guidance 1,2
+    python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -48,7 +49,13 @@ def _peak_rss_mb() -> float:
 
 
 def run_one(
-    n_samples: int, n_snps: int, n_variants: int, seed: int, guidance=None, denoiser="mlp"
+    n_samples: int,
+    n_snps: int,
+    n_variants: int,
+    seed: int,
+    guidance=None,
+    denoiser="mlp",
+    vae_label_weight=0.0,
 ) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
@@ -77,7 +84,7 @@ def run_one(
     pipe = GenerativePipeline(
         [
             ("gwas", GWASSelector(n_snps=n_snps)),
-            ("vae", GenotypeVAE(random_state=seed)),
+            ("vae", GenotypeVAE(label_weight=vae_label_weight, random_state=seed)),
             ("diffusion", ConditionalLatentDiffusion(denoiser=denoiser, random_state=seed)),
         ]
     )
@@ -98,7 +105,8 @@ def run_one(
         t_sample = time.perf_counter() - t0
         frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
         row = {
-            "generator": f"genosynth ({denoiser})",
+            "generator": f"genosynth ({denoiser})"
+            + (f", VAE label_weight={vae_label_weight:g}" if vae_label_weight else ""),
             "guidance": scale,
             "samples_per_s": len(y_syn) / t_sample,
         }
@@ -143,13 +151,19 @@ def main() -> None:
     parser.add_argument("--guidance", default="", help="comma list: run a guidance sweep")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--denoiser", default="mlp", choices=["mlp", "conv"])
+    parser.add_argument(
+        "--vae-label-weight", type=float, default=0.0, help="GenotypeVAE(label_weight=...)"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "N,K" run in-process
     args = parser.parse_args()
     guidance = [float(g) for g in args.guidance.split(",") if g]
 
     if args.one:
         n, k = (int(v) for v in args.one.split(","))
-        print(json.dumps(run_one(n, k, args.n_variants, args.seed, guidance, args.denoiser)))
+        res = run_one(
+            n, k, args.n_variants, args.seed, guidance, args.denoiser, args.vae_label_weight
+        )
+        print(json.dumps(res))
         return
 
     results = []
@@ -168,6 +182,8 @@ def main() -> None:
                 args.guidance,
                 "--denoiser",
                 args.denoiser,
+                "--vae-label-weight",
+                str(args.vae_label_weight),
             ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             res = json.loads(out.strip().splitlines()[-1])
