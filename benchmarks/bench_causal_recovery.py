@@ -21,6 +21,7 @@ Usage::
 
     python benchmarks/bench_causal_recovery.py                  # N = 6,000, K = 1,024
     python benchmarks/bench_causal_recovery.py --n-samples 2000 --draws 3
+    python benchmarks/bench_causal_recovery.py --vae-label-weight 1  # phenotype head
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -73,6 +74,9 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=5, help="synthetic cohorts per generator")
     parser.add_argument("--q", type=float, default=1e-4, help="q-value threshold of a discovery")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--vae-label-weight", type=float, default=0.0, help="GenotypeVAE(label_weight=...)"
+    )
     args = parser.parse_args()
 
     from sklearn.model_selection import train_test_split
@@ -100,7 +104,7 @@ def main() -> None:
     pipe = GenerativePipeline(
         [
             ("gwas", GWASSelector(n_snps=args.n_snps)),
-            ("vae", GenotypeVAE(random_state=args.seed)),
+            ("vae", GenotypeVAE(label_weight=args.vae_label_weight, random_state=args.seed)),
             ("diffusion", ConditionalLatentDiffusion(random_state=args.seed)),
         ]
     ).fit(ds.isel(samples=idx_tr), y_tr)
@@ -158,7 +162,8 @@ def main() -> None:
     print(
         f"N = {args.n_samples} ({len(idx_tr)} train), {args.n_variants} variants, "
         f"{args.n_causal} causal; panel K = {len(panel)} holds {n_causal} causal variants; "
-        f"pipeline fit {fit_s:.0f} s; discoveries at q < {args.q:g}; {args.draws} draws\n"
+        f"pipeline fit {fit_s:.0f} s (VAE label_weight={args.vae_label_weight:g}); "
+        f"discoveries at q < {args.q:g}; {args.draws} draws\n"
     )
     head = [
         "generator",

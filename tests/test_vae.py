@@ -143,6 +143,14 @@ def test_phenotype_head_and_warm_start(panel):
     assert warm.n_iter_ == 4 and len(warm.loss_curve_) == 4
 
 
+def test_auto_epochs_follow_a_fixed_example_budget():
+    # 40 epochs for small cohorts; beyond, ~270,000 training examples (30 epochs at
+    # 9,000 training rows: the 10,000 x 1,024 fit-time budget of benchmarks/README.md).
+    vae = GenotypeVAE()
+    assert [vae._max_iter(n) for n in (100, 4320, 9000, 27_000, 10**6)] == [40, 40, 30, 10, 1]
+    assert GenotypeVAE(max_iter=5)._max_iter(10**6) == 5
+
+
 def test_clear_errors_on_bad_input(fitted, panel):
     with pytest.raises(ValueError, match="outside|0, 1, 2"):
         GenotypeVAE(**TINY, max_iter=1).fit(np.full((10, 5), 3))
