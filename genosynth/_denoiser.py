@@ -10,9 +10,10 @@ label" in classifier-free guidance.
   on a CPU.
 * :class:`ConvDenoiser` (``denoiser="conv"``) reads the latent as the
   sequence :class:`genosynth.GenotypeVAE` lays out -- ``n_features //
-  channels`` positions of ``channels`` values -- and mixes neighbouring
-  positions with kernel-3 convolutions, plus a learned embedding per position
-  (positions along a panel are not exchangeable). Locality is what lets it
+  channels`` positions of ``channels`` values, grouped into tokens of a few
+  consecutive positions -- and mixes neighbouring tokens with kernel-3
+  convolutions, plus a learned embedding per token (positions along a panel
+  are not exchangeable). Locality is what lets it
   learn the *local* joint distribution of haplotype blocks from a few thousand
   individuals; an MLP over 512 dimensions instead learns a smooth, nearly
   Gaussian density whose samples decode to blends of individuals with
@@ -166,26 +167,42 @@ class ConvDenoiser(_ConditionedStack):
     hidden : int
         Channels of the residual stream.
     n_blocks : int
-        Residual blocks (each widens the receptive field by 4 positions).
+        Residual blocks (each widens the receptive field by 4 tokens).
     channels : int
         Latent channels per position.
+    patch : int, default=1
+        Consecutive latent positions read as one token (the sequence is
+        zero-padded to a multiple). Patches shorten the sequence the
+        convolutions run over, so a wider stream costs less.
     """
 
-    def __init__(self, n_features: int, n_classes: int, hidden: int, n_blocks: int, channels: int):
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        hidden: int,
+        n_blocks: int,
+        channels: int,
+        patch: int = 1,
+    ):
         super().__init__(n_classes, hidden, n_blocks, conv=True)
         self.channels = channels
+        self.patch = patch
         self.length = n_features // channels
-        self.inp = nn.Linear(channels, hidden)
-        self.position = nn.Parameter(torch.randn(self.length, hidden) * 0.02)
-        self.out = nn.Linear(hidden, channels)
+        self.n_tokens = -(-self.length // patch)
+        self.inp = nn.Linear(patch * channels, hidden)
+        self.position = nn.Parameter(torch.randn(self.n_tokens, hidden) * 0.02)
+        self.out = nn.Linear(hidden, patch * channels)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
     def _embed(self, x):
-        return self.inp(x.reshape(len(x), self.length, self.channels)) + self.position
+        pad = (self.n_tokens * self.patch - self.length) * self.channels
+        tokens = F.pad(x, (0, pad)).reshape(len(x), self.n_tokens, -1)
+        return self.inp(tokens) + self.position
 
     def _project(self, h, n_rows: int):
-        return self.out(h).reshape(n_rows, -1)
+        return self.out(h).reshape(n_rows, -1)[:, : self.length * self.channels]
 
 
 DENOISERS = {"mlp": Denoiser, "conv": ConvDenoiser}

@@ -101,15 +101,16 @@ def test_guidance_sharpens_the_conditional(fitted):
     assert (strong[:, 0] > 0).mean() >= (plain[:, 0] > 0).mean() > 0.95
 
 
-@pytest.mark.parametrize("name", ["mlp", "conv"])
+@pytest.mark.parametrize("name", ["mlp", "conv", "conv-patch"])
 def test_guided_pass_equals_the_guidance_formula(name):
     # The guided pass shares the input embedding and mixes before the output
     # projection; it must equal u + s (c - u) computed from two full passes.
     from genosynth._denoiser import DENOISERS
 
     torch.manual_seed(0)
-    extra = {"channels": 4} if name == "conv" else {}
-    net = DENOISERS[name](16, 2, 8, 2, **extra).eval()
+    # conv-patch: 4 positions of 4 channels in tokens of 3 positions (one padded)
+    extra = {"conv": {"channels": 4}, "conv-patch": {"channels": 4, "patch": 3}}.get(name, {})
+    net = DENOISERS[name.split("-")[0]](16, 2, 8, 2, **extra).eval()
     for p in net.parameters():  # the zero-initialised output layers would hide mistakes
         torch.nn.init.normal_(p, std=0.3)
     x = torch.randn(5, 16)
@@ -119,6 +120,7 @@ def test_guided_pass_equals_the_guidance_formula(name):
         c = net(x, None, None, cond=table, index=lab)
         u = net(x, None, None, cond=table, index=null)
         guided = net.guided(x, table, lab, null, 2.5)
+    assert c.shape == x.shape
     assert torch.abs(c - u).max() > 0.01  # the label matters
     torch.testing.assert_close(guided, u + 2.5 * (c - u), rtol=1e-5, atol=1e-5)
 
@@ -162,14 +164,15 @@ def test_save_load_and_pickle_sample_identically(fitted, tmp_path):
 def fitted_conv(blobs):
     Z, y = blobs
     return ConditionalLatentDiffusion(
-        denoiser="conv", latent_channels=2, **SMALL, max_iter=150, random_state=0
+        denoiser="conv", latent_channels=2, patch_size=2, **SMALL, max_iter=150, random_state=0
     ).fit(Z, y)
 
 
 def test_conv_denoiser_conditions_and_round_trips(fitted_conv, blobs, tmp_path):
-    """The convolutional network reads 6 features as 3 positions x 2 channels."""
+    """6 features = 3 positions x 2 channels, read as 2 tokens of 2 positions (one padded)."""
     Z, y = blobs
     assert fitted_conv.module_.length == 3 and fitted_conv.module_config_["channels"] == 2
+    assert fitted_conv.module_.n_tokens == 2 and fitted_conv.module_config_["patch"] == 2
     Z_case, _ = fitted_conv.sample(400, y=2, random_state=0)
     Z_ctrl, _ = fitted_conv.sample(400, y=1, random_state=1)
     assert (Z_case[:, 0] > 0).mean() > 0.95 and (Z_ctrl[:, 0] < 0).mean() > 0.95
