@@ -93,6 +93,14 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Default number of DDIM sampling steps. On a 6,000-person benchmark
         15, 25 and 50 steps gave the same fidelity, utility and privacy
         within noise (benchmarks/README.md); cost is linear in the steps.
+    sampling_dtype : {"float32", "bfloat16"}, default="float32"
+        Precision of the denoiser's matrix products in :meth:`sample`
+        (training is always float32). ``"bfloat16"`` (torch autocast)
+        samples about 2x faster on CPUs with native bfloat16 (AVX512-BF16,
+        AMX) and on GPUs; on a 6,000-person benchmark its cohorts scored the
+        same as float32 ones (benchmarks/README.md), but they are not
+        bit-identical to them, nor across machines with different bfloat16
+        kernels. Worth it mainly for ``denoiser="conv"``.
     max_iter : int, default=400
         Maximum number of epochs.
     batch_size : int, default=256
@@ -165,6 +173,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         "p_uncond": [Interval(Real, 0, 1, closed="both")],
         "guidance_scale": [Interval(Real, 0, None, closed="left")],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "sampling_dtype": [StrOptions({"float32", "bfloat16"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -192,6 +201,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         guidance_scale=2.0,
         n_steps=15,
         *,
+        sampling_dtype="float32",
         max_iter=400,
         batch_size=256,
         learning_rate_init=1e-3,
@@ -215,6 +225,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.p_uncond = p_uncond
         self.guidance_scale = guidance_scale
         self.n_steps = n_steps
+        self.sampling_dtype = sampling_dtype
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -417,16 +428,22 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         alphas_cumprod = self._alphas_cumprod()
         timesteps = sampling_timesteps(self.n_timesteps, steps)
         out = []
+        low_precision = self.sampling_dtype == "bfloat16"
         cpu_rows = _CPU_BATCH[self.module_config_.get("architecture", "mlp")]
         for rows in inference_batches(len(labels), device, cpu_rows):
             lab = torch.as_tensor(labels[rows], device=device)
             null = torch.full_like(lab, module.null_label)
 
             def v_fn(x_t, t, lab=lab, null=null):
-                table = module.condition(torch.full_like(every_label, t), every_label)
-                if scale in (0.0, 1.0):  # one prediction: unconditional or conditional
-                    return module(x_t, None, None, cond=table, index=null if scale == 0 else lab)
-                return module.guided(x_t, table, lab, null, scale)
+                with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+                    table = module.condition(torch.full_like(every_label, t), every_label)
+                    if scale in (0.0, 1.0):  # one prediction: unconditional or conditional
+                        index = null if scale == 0 else lab
+                        v = module(x_t, None, None, cond=table, index=index)
+                    else:
+                        v = module.guided(x_t, table, lab, null, scale)
+                # The DDIM update itself stays in float32.
+                return v.float()
 
             out.append(ddim_sample(v_fn, noise[rows].to(device), alphas_cumprod, timesteps).cpu())
         x = torch.cat(out) if out else noise

@@ -142,6 +142,23 @@ def test_same_seed_same_samples_and_global_rng_untouched(blobs, fitted):
         assert torch.equal(v1, v2)
 
 
+def test_bfloat16_sampling_matches_float32_closely_and_is_seeded(fitted):
+    """bfloat16 products change the trajectory a little, not the distribution or the labels."""
+    low = pickle.loads(pickle.dumps(fitted)).set_params(sampling_dtype="bfloat16")
+    for scale in (1.0, 2.0):
+        Z32, y32 = fitted.sample(400, guidance_scale=scale, random_state=6)
+        Z16, y16 = low.sample(400, guidance_scale=scale, random_state=6)
+        np.testing.assert_array_equal(y32, y16)
+        assert Z16.dtype == np.float32
+        assert not np.array_equal(Z16, Z32)  # the setting takes effect
+        assert np.median(np.abs(Z16 - Z32)) < 0.05  # per-coordinate, on scales of 0.5-3
+        # the case/control split on the first axis survives in every row
+        np.testing.assert_array_equal(Z16[:, 0] > 0, Z32[:, 0] > 0)
+    np.testing.assert_array_equal(
+        low.sample(30, random_state=1)[0], low.sample(30, random_state=1)[0]
+    )
+
+
 def test_validation_checkpoint_and_history(fitted):
     assert fitted.n_iter_ == len(fitted.loss_curve_) == len(fitted.validation_scores_)
     best = fitted.validation_scores_[fitted.best_iteration_ - 1]
