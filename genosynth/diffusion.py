@@ -61,9 +61,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         The network. ``"mlp"``: a residual MLP over the flattened latent
         (fast). ``"conv"``: kernel-3 convolutions along the latent read as
         ``n_features // latent_channels`` positions of ``latent_channels``
-        values, the layout of :meth:`GenotypeVAE.transform`; it learns the
-        local haplotype structure much better (higher LD and allele-frequency
-        fidelity) at several times the cost per sample (see the user guide).
+        values (the layout of :meth:`GenotypeVAE.transform`), grouped into
+        tokens of ``patch_size`` positions; it learns the local haplotype
+        structure much better (higher LD and allele-frequency fidelity) at
+        4-5x the fit time and 3-6x the sampling time (see the user guide).
     hidden_size : int or "auto", default="auto"
         Width of the residual stream (channels per token for ``"conv"``).
         ``"auto"``: 256 for ``"mlp"``, 128 for ``"conv"``.
