@@ -183,6 +183,7 @@ def cmd_fit(args) -> int:
     if np.all(np.isin(y, (0, 1))):
         y = y.astype(np.int64)
     pipe = _default_pipeline(args.n_snps, args.seed, not args.quiet)
+    pipe.set_params(diffusion__denoiser=args.denoiser)
     fit_params = {} if covariates is None else {"gwas__covariates": covariates}
     _fit_timed(pipe, ds, y, **fit_params)
     save(pipe, args.out)
@@ -206,6 +207,8 @@ def cmd_sample(args) -> int:
             raise CLIError(f"--cases is a fraction in [0, 1], got {args.cases}")
         n_cases = int(round(args.cases * args.n))
         y = np.r_[np.ones(n_cases, dtype=np.int64), np.zeros(args.n - n_cases, dtype=np.int64)]
+    if args.bfloat16:
+        pipe.set_params(diffusion__sampling_dtype="bfloat16")
     ds = pipe.sample_dataset(args.n, y=y, random_state=args.seed)
     if args.format == "plink":
         write_plink(ds, args.out)
@@ -287,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--covar", help="covariate file with a header (FID) IID COV1 COV2...")
     fit.add_argument("--n-snps", type=int, default=1024)
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument(
+        "--denoiser",
+        choices=("mlp", "conv"),
+        default="mlp",
+        help="diffusion network: mlp (fast, default) or conv (higher LD fidelity, slower)",
+    )
     fit.add_argument("--out", required=True, help="model file to write")
     fit.add_argument("--quiet", action="store_true")
     fit.set_defaults(func=cmd_fit)
@@ -297,6 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--cases", type=float, help="fraction of cases (default: training mix)")
     sample.add_argument("--format", choices=("plink", "zarr"), default="plink")
     sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument(
+        "--bfloat16",
+        action="store_true",
+        help="sample with bfloat16 matrix products (~2x faster on CPUs with native bfloat16; "
+        "not bit-identical to the default float32)",
+    )
     sample.add_argument("--out", required=True, help="PLINK prefix or Zarr path")
     sample.set_defaults(func=cmd_sample)
 

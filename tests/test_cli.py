@@ -105,6 +105,28 @@ def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):
     assert len(pd.read_csv(d / "r.csv")) > 5
 
 
+def test_conv_denoiser_and_bfloat16_sampling(plink_cohort, monkeypatch, tmp_path):
+    d, _ = plink_cohort
+    from genosynth import cli, load
+
+    original = cli._default_pipeline
+    monkeypatch.setattr(
+        cli,
+        "_default_pipeline",
+        lambda n, r, v: original(n, r, False).set_params(vae__max_iter=1, diffusion__max_iter=1),
+    )
+    model = str(tmp_path / "m.genosynth")
+    fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
+    assert main([*fit, "--denoiser", "conv"]) == 0
+    assert load(model)["diffusion"].module_config_["architecture"] == "conv"
+    sample = ["sample", model, "--n", "12", "--format", "plink", "--seed", "1"]
+    assert main([*sample, "--out", str(tmp_path / "a")]) == 0
+    assert main([*sample, "--bfloat16", "--out", str(tmp_path / "b")]) == 0
+    G_a, _ = as_genotypes(read_plink(tmp_path / "a"))
+    G_b, _ = as_genotypes(read_plink(tmp_path / "b"))
+    assert G_a.shape == G_b.shape == (12, 8)
+
+
 def test_pheno_and_covar_files(plink_cohort, monkeypatch, tmp_path):
     d, ds = plink_cohort
     from genosynth import cli
