@@ -19,18 +19,22 @@ def plink_cohort(tmp_path_factory):
     return d, ds
 
 
-def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):
-    d, ds = plink_cohort
-    # tiny models: the CLI builds default estimators, so shrink their training budget
+def _shrink_cli_models(monkeypatch, max_iter):
+    """The CLI builds default estimators: cut their training to ``max_iter`` epochs."""
     from genosynth import cli
 
     original = cli._default_pipeline
 
     def tiny(n_snps, random_state, verbose):
         pipe = original(n_snps, random_state, False)
-        return pipe.set_params(vae__max_iter=2, diffusion__max_iter=2)
+        return pipe.set_params(vae__max_iter=max_iter, diffusion__max_iter=max_iter)
 
     monkeypatch.setattr(cli, "_default_pipeline", tiny)
+
+
+def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):
+    d, ds = plink_cohort
+    _shrink_cli_models(monkeypatch, max_iter=2)
     assert (
         main(
             [
@@ -107,14 +111,9 @@ def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):
 
 def test_conv_denoiser_and_bfloat16_sampling(plink_cohort, monkeypatch, tmp_path):
     d, _ = plink_cohort
-    from genosynth import cli, load
+    from genosynth import load
 
-    original = cli._default_pipeline
-    monkeypatch.setattr(
-        cli,
-        "_default_pipeline",
-        lambda n, r, v: original(n, r, False).set_params(vae__max_iter=1, diffusion__max_iter=1),
-    )
+    _shrink_cli_models(monkeypatch, max_iter=1)
     model = str(tmp_path / "m.genosynth")
     fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
     assert main([*fit, "--denoiser", "conv"]) == 0
@@ -129,14 +128,7 @@ def test_conv_denoiser_and_bfloat16_sampling(plink_cohort, monkeypatch, tmp_path
 
 def test_pheno_and_covar_files(plink_cohort, monkeypatch, tmp_path):
     d, ds = plink_cohort
-    from genosynth import cli
-
-    original = cli._default_pipeline
-    monkeypatch.setattr(
-        cli,
-        "_default_pipeline",
-        lambda n, r, v: original(n, r, False).set_params(vae__max_iter=1, diffusion__max_iter=1),
-    )
+    _shrink_cli_models(monkeypatch, max_iter=1)
     ids = ds["sample_id"].values[:300].astype(str)
     pheno = pd.DataFrame({"FID": ids, "IID": ids, "T2D": ds["sample_phenotype"].values[:300] + 1})
     pheno.to_csv(tmp_path / "p.txt", sep="\t", index=False)
