@@ -81,6 +81,20 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     label_weight : float, default=0.0
         When positive, ``fit(X, y)`` also trains a linear head predicting
         ``y`` from the latent mean, shaping the latent by the trait.
+    decoder_noise : float, default=0.0
+        Standard deviation of extra Gaussian noise added to the latent
+        before decoding in training, relative to each latent dimension's
+        spread in the mini-batch. A generator's latents miss the encodings of
+        real individuals by a little, and a decoder trained only on (nearly
+        deterministic) encodings turns that error into genotype combinations
+        no one carries; a decoder trained on noised latents snaps them back.
+        Measured at N = 6,000 (benchmarks/README.md), 0.3 raised the
+        synthetic cohort's allele-frequency r from 0.977 to 0.990 and LD from
+        0.77 to 0.85 with the MLP denoiser, at a held-out reconstruction
+        accuracy of 0.981 (0.990 without) and with synthetic individuals
+        easier to tell apart from real ones by nearest neighbours (NNAA 0.59
+        to 0.79). ``kl_weight`` acts the same way through the posterior
+        variance but costs more reconstruction accuracy for the same gain.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs; the cosine learning-rate decay spans them.
         ``"auto"`` is ``min(40, ceil(270,000 / n_train))``: 40 epochs for
@@ -164,6 +178,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         "n_blocks": [Interval(Integral, 0, None, closed="left")],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
+        "decoder_noise": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -187,6 +202,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         n_blocks=2,
         kl_weight=1e-3,
         label_weight=0.0,
+        decoder_noise=0.0,
         *,
         max_iter="auto",
         batch_size="auto",
@@ -208,6 +224,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.n_blocks = n_blocks
         self.kl_weight = kl_weight
         self.label_weight = label_weight
+        self.decoder_noise = decoder_noise
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -312,13 +329,19 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         validation = (G_all[val_idx],) if n_val else None
 
         kl_weight, label_weight = float(self.kl_weight), float(self.label_weight)
+        decoder_noise = float(self.decoder_noise)
         n_features = float(self.n_features_in_)
 
         def loss_fn(net, batch, generator):
             g = batch[0].long()
             mu, logvar = net.encode(g)
             noise = torch.randn(mu.shape, generator=generator, device=mu.device)
-            logits = net.decode(mu + torch.exp(0.5 * logvar) * noise)
+            z = mu + torch.exp(0.5 * logvar) * noise
+            if decoder_noise > 0:
+                spread = mu.detach().std(0, keepdim=True)
+                extra = torch.randn(mu.shape, generator=generator, device=mu.device)
+                z = z + decoder_noise * spread * extra
+            logits = net.decode(z)
             observed = g >= 0
             loss = F.cross_entropy(logits[observed], g[observed])
             kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum((1, 2)).mean()

@@ -143,6 +143,24 @@ def test_phenotype_head_and_warm_start(panel):
     assert warm.n_iter_ == 4 and len(warm.loss_curve_) == 4
 
 
+def test_decoder_noise_makes_decoding_robust_to_latent_error(fitted, panel):
+    # A generator's latents miss the encodings by a little; a decoder trained on
+    # noised latents should change fewer calls under such an error.
+    robust = GenotypeVAE(**TINY, decoder_noise=0.5, max_iter=40, batch_size=32, random_state=0)
+    robust.fit(panel[:500])
+    held_out = panel[500:]
+    assert robust.score(held_out) >= 0.9  # still reconstructs
+
+    def changed_calls(vae):
+        Z = vae.transform(held_out)
+        error = 0.3 * Z.std(0) * np.random.default_rng(0).standard_normal(Z.shape)
+        clean = vae.inverse_transform(Z)
+        return float((vae.inverse_transform(Z + error.astype(np.float32)) != clean).mean())
+
+    plain, noised = changed_calls(fitted), changed_calls(robust)
+    assert noised < 0.5 * plain, (noised, plain)
+
+
 def test_auto_epochs_follow_a_fixed_example_budget():
     # 40 epochs for small cohorts; beyond, ~270,000 training examples (30 epochs at
     # 9,000 training rows: the 10,000 x 1,024 fit-time budget of benchmarks/README.md).
