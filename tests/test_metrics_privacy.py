@@ -101,6 +101,7 @@ def test_adversarial_accuracy_hand_case():
     # Train: t=0 -> d_TS 0 < d_TT 2 (0); t=2 -> 1 < 2 (0). Synthetic: s=0 -> 0 < 1 (0);
     # s=1 -> d_ST 1 == d_SS 1 (tie, 1/2). AA = (0 + 1/4) / 2.
     assert res["nnaa"] == 0.125
+    assert (res["nnaa_real"], res["nnaa_synthetic"]) == (0.0, 0.25)
     # Holdout: h=1 -> 0 == d_HH 0 (1/2, twice); synthetic: s=0 -> 1 == 1 (1/2), s=1 -> 0 < 1.
     assert res["nnaa_holdout"] == pytest.approx(0.5 * (0.5 + 0.25))
     assert res["privacy_loss"] == pytest.approx(0.375 - 0.125)

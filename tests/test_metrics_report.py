@@ -98,6 +98,8 @@ def test_table_layout_and_required_names(af_report):
         "assoc_causal_power_synthetic",
         "prs_auc_synthetic",
         "privacy_loss",
+        "nnaa_real",
+        "nnaa_synthetic",
     ):
         assert name in frame.index, name
     assert (

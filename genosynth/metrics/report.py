@@ -102,6 +102,8 @@ _SPECS = {
     "dcr_fraction_below_holdout_p5": _Spec("dcr_holdout_fraction_below_p5", None, True),
     "nndr_synthetic_median": _Spec("nndr_holdout_median", None, True),
     "nnaa": _Spec(0.5, ("between", 0.45, 0.60), True),
+    "nnaa_real": _Spec(0.5),
+    "nnaa_synthetic": _Spec(0.5),
     "nnaa_holdout": _Spec(0.5),
     "privacy_loss": _Spec(0.0, None, True),
     "mia_auc": _Spec(0.5, ("<=", 0.53), True),
