@@ -15,6 +15,7 @@ Usage::
     python benchmarks/bench_end_to_end.py --guidance 1,2,3,4,5  # guidance sweep at one size
     python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv --guidance 1,2
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
+    python benchmarks/bench_end_to_end.py --sizes 6000 --vae-decoder-noise 0.3
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -40,6 +41,8 @@ KEY_METRICS = [
     "mia_auc",
     "identical_match_rate",
     "nnaa",
+    "nnaa_real",
+    "nnaa_synthetic",
     "dcr_ratio",
 ]
 
@@ -55,7 +58,7 @@ def run_one(
     seed: int,
     guidance=None,
     denoiser="mlp",
-    vae_label_weight=0.0,
+    vae_params=None,
 ) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
@@ -84,7 +87,7 @@ def run_one(
     pipe = GenerativePipeline(
         [
             ("gwas", GWASSelector(n_snps=n_snps)),
-            ("vae", GenotypeVAE(label_weight=vae_label_weight, random_state=seed)),
+            ("vae", GenotypeVAE(**(vae_params or {}), random_state=seed)),
             ("diffusion", ConditionalLatentDiffusion(denoiser=denoiser, random_state=seed)),
         ]
     )
@@ -106,7 +109,7 @@ def run_one(
         frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
         row = {
             "generator": f"genosynth ({denoiser})"
-            + (f", VAE label_weight={vae_label_weight:g}" if vae_label_weight else ""),
+            + "".join(f", VAE {k}={v:g}" for k, v in (vae_params or {}).items()),
             "guidance": scale,
             "samples_per_s": len(y_syn) / t_sample,
         }
@@ -154,15 +157,24 @@ def main() -> None:
     parser.add_argument(
         "--vae-label-weight", type=float, default=0.0, help="GenotypeVAE(label_weight=...)"
     )
+    parser.add_argument(
+        "--vae-decoder-noise", type=float, default=0.0, help="GenotypeVAE(decoder_noise=...)"
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "N,K" run in-process
     args = parser.parse_args()
     guidance = [float(g) for g in args.guidance.split(",") if g]
+    vae_params = {
+        name: value
+        for name, value in (
+            ("label_weight", args.vae_label_weight),
+            ("decoder_noise", args.vae_decoder_noise),
+        )
+        if value
+    }
 
     if args.one:
         n, k = (int(v) for v in args.one.split(","))
-        res = run_one(
-            n, k, args.n_variants, args.seed, guidance, args.denoiser, args.vae_label_weight
-        )
+        res = run_one(n, k, args.n_variants, args.seed, guidance, args.denoiser, vae_params)
         print(json.dumps(res))
         return
 
@@ -184,6 +196,8 @@ def main() -> None:
                 args.denoiser,
                 "--vae-label-weight",
                 str(args.vae_label_weight),
+                "--vae-decoder-noise",
+                str(args.vae_decoder_noise),
             ]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             res = json.loads(out.strip().splitlines()[-1])
