@@ -183,7 +183,7 @@ def cmd_fit(args) -> int:
     if np.all(np.isin(y, (0, 1))):
         y = y.astype(np.int64)
     pipe = _default_pipeline(args.n_snps, args.seed, not args.quiet)
-    pipe.set_params(diffusion__denoiser=args.denoiser)
+    pipe.set_params(diffusion__denoiser=args.denoiser, vae__decoder_noise=args.decoder_noise)
     fit_params = {} if covariates is None else {"gwas__covariates": covariates}
     _fit_timed(pipe, ds, y, **fit_params)
     save(pipe, args.out)
@@ -295,6 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("mlp", "conv"),
         default="mlp",
         help="diffusion network: mlp (fast, default) or conv (higher LD fidelity, slower)",
+    )
+    fit.add_argument(
+        "--decoder-noise",
+        type=float,
+        default=0.0,
+        help="GenotypeVAE decoder_noise: train the decoder on noised latents (e.g. 0.3; "
+        "higher AF/LD fidelity, synthetic individuals easier to tell from real ones)",
     )
     fit.add_argument("--out", required=True, help="model file to write")
     fit.add_argument("--quiet", action="store_true")

@@ -109,15 +109,16 @@ def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):
     assert len(pd.read_csv(d / "r.csv")) > 5
 
 
-def test_conv_denoiser_and_bfloat16_sampling(plink_cohort, monkeypatch, tmp_path):
+def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeypatch, tmp_path):
     d, _ = plink_cohort
     from genosynth import load
 
     _shrink_cli_models(monkeypatch, max_iter=1)
     model = str(tmp_path / "m.genosynth")
     fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
-    assert main([*fit, "--denoiser", "conv"]) == 0
+    assert main([*fit, "--denoiser", "conv", "--decoder-noise", "0.3"]) == 0
     assert load(model)["diffusion"].module_config_["architecture"] == "conv"
+    assert load(model)["vae"].decoder_noise == 0.3
     sample = ["sample", model, "--n", "12", "--format", "plink", "--seed", "1"]
     assert main([*sample, "--out", str(tmp_path / "a")]) == 0
     assert main([*sample, "--bfloat16", "--out", str(tmp_path / "b")]) == 0
