@@ -117,8 +117,9 @@ def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeyp
     model = str(tmp_path / "m.genosynth")
     fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
     assert main([*fit, "--denoiser", "conv", "--decoder-noise", "0.3"]) == 0
-    assert load(model)["diffusion"].module_config_["architecture"] == "conv"
-    assert load(model)["vae"].decoder_noise == 0.3
+    pipe = load(model)
+    assert pipe["diffusion"].module_config_["architecture"] == "conv"
+    assert pipe["vae"].decoder_noise == 0.3
     sample = ["sample", model, "--n", "12", "--format", "plink", "--seed", "1"]
     assert main([*sample, "--out", str(tmp_path / "a")]) == 0
     assert main([*sample, "--bfloat16", "--out", str(tmp_path / "b")]) == 0

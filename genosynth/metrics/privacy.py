@@ -265,8 +265,9 @@ def adversarial_accuracy(
             raise ValueError(f"{name} needs at least 2 rows for adversarial accuracy")
     rng = _inputs.rng_from(random_state)
     real_half, synthetic_half = _aa(train, syn, rng, block_size)
+    holdout_real_half, holdout_synthetic_half = _aa(holdout, syn, rng, block_size)
     aa_train = 0.5 * (real_half + synthetic_half)
-    aa_hold = 0.5 * sum(_aa(holdout, syn, rng, block_size))
+    aa_hold = 0.5 * (holdout_real_half + holdout_synthetic_half)
     return {
         "nnaa": aa_train,
         "nnaa_real": real_half,
