@@ -16,6 +16,7 @@ Usage::
     python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv --guidance 1,2
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-decoder-noise 0.3
+    python benchmarks/bench_end_to_end.py --sizes 6000 --growth-factor 54  # growing population
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -59,6 +60,7 @@ def run_one(
     guidance=None,
     denoiser="mlp",
     vae_params=None,
+    growth_factor=1.0,
 ) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
@@ -76,6 +78,7 @@ def run_one(
         n_causal=200,
         heritability=0.5,
         prevalence=0.3,
+        growth_factor=growth_factor,
         random_state=seed,
     )
     t_sim = time.perf_counter() - t0
@@ -153,6 +156,12 @@ def main() -> None:
     parser.add_argument("--n-variants", type=int, default=8000)
     parser.add_argument("--guidance", default="", help="comma list: run a guidance sweep")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--growth-factor",
+        type=float,
+        default=1.0,
+        help="simulate_case_control(growth_factor=...): recent population growth",
+    )
     parser.add_argument("--denoiser", default="mlp", choices=["mlp", "conv"])
     parser.add_argument(
         "--vae-label-weight", type=float, default=0.0, help="GenotypeVAE(label_weight=...)"
@@ -174,7 +183,16 @@ def main() -> None:
 
     if args.one:
         n, k = (int(v) for v in args.one.split(","))
-        res = run_one(n, k, args.n_variants, args.seed, guidance, args.denoiser, vae_params)
+        res = run_one(
+            n,
+            k,
+            args.n_variants,
+            args.seed,
+            guidance,
+            args.denoiser,
+            vae_params,
+            args.growth_factor,
+        )
         print(json.dumps(res))
         return
 
@@ -190,6 +208,8 @@ def main() -> None:
                 str(args.n_variants),
                 "--seed",
                 str(args.seed),
+                "--growth-factor",
+                str(args.growth_factor),
                 "--guidance",
                 args.guidance,
                 "--denoiser",

@@ -36,12 +36,23 @@ from numbers import Integral, Real
 
 import numpy as np
 
-__all__ = ["SPLIT_TIME", "load_demo", "simulate_case_control", "simulate_quantitative_trait"]
+__all__ = [
+    "GROWTH_TIME",
+    "SPLIT_TIME",
+    "load_demo",
+    "simulate_case_control",
+    "simulate_quantitative_trait",
+]
 
 # Generations since the demes of a multi-population cohort split from their common
 # ancestor. With demes of N_e = 10,000 this gives F_ST ~ 1 - exp(-T / 2N_e) ~ 0.1,
 # the order of magnitude between continental human groups.
 SPLIT_TIME = 2_000
+
+# Generations of recent exponential growth when ``growth_factor > 1``: the span of the
+# European-ancestry growth phase in Tennessen et al. (2012), which multiplied the
+# population about 54-fold (from ~9,500 to ~512,000) over 204 generations.
+GROWTH_TIME = 204
 
 _NUCLEOTIDES = np.array([b"A", b"C", b"G", b"T"], dtype="S1")
 
@@ -99,6 +110,7 @@ def _check_genetics_params(
     recombination_rate,
     mutation_rate,
     effective_population_size,
+    growth_factor,
 ):
     params = {
         "n_samples": _check_int("n_samples", n_samples, 2),
@@ -112,6 +124,7 @@ def _check_genetics_params(
         "effective_population_size": _check_real(
             "effective_population_size", effective_population_size, 0.0, math.inf, closed_low=False
         ),
+        "growth_factor": _check_real("growth_factor", growth_factor, 1.0, math.inf),
     }
     if (sequence_length is None) == (n_variants is None):
         raise ValueError(
@@ -157,12 +170,24 @@ def _msprime_seed(rng) -> int:
     return int(rng.integers(1, 2**31 - 1))
 
 
-def _demography(n_populations, effective_population_size):
+def _demography(n_populations, effective_population_size, growth_factor):
     import msprime
 
     demography = msprime.Demography()
     for k in range(n_populations):
-        demography.add_population(name=f"pop{k}", initial_size=effective_population_size)
+        # msprime sizes are given at the present and shrink going back in time.
+        demography.add_population(
+            name=f"pop{k}",
+            initial_size=effective_population_size * growth_factor,
+            growth_rate=math.log(growth_factor) / GROWTH_TIME,
+        )
+        if growth_factor > 1:
+            demography.add_population_parameters_change(
+                time=GROWTH_TIME,
+                initial_size=effective_population_size,
+                growth_rate=0,
+                population=f"pop{k}",
+            )
     if n_populations > 1:
         demography.add_population(name="ancestral", initial_size=effective_population_size)
         demography.add_population_split(
@@ -259,7 +284,9 @@ def _simulate_genetics(params, rng) -> _Genetics:
     ]
     population = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
     samples = _sample_sets(population)
-    demography = _demography(params["n_populations"], params["effective_population_size"])
+    demography = _demography(
+        params["n_populations"], params["effective_population_size"], params["growth_factor"]
+    )
 
     if params["n_variants"] is None:
         targets = [None] * n_chrom
@@ -428,6 +455,7 @@ def _attrs(params, seed_record, genetics, **trait_params):
         "recombination_rate": params["recombination_rate"],
         "mutation_rate": params["mutation_rate"],
         "effective_population_size": params["effective_population_size"],
+        "growth_factor": params["growth_factor"],
         "random_state": seed_record,
         "msprime_version": msprime.__version__,
     }
@@ -447,6 +475,7 @@ def simulate_case_control(
     recombination_rate=1e-8,
     mutation_rate=1.25e-8,
     effective_population_size=10_000,
+    growth_factor=1.0,
     random_state=None,
 ):
     """Simulate a case-control cohort under the liability-threshold model.
@@ -497,6 +526,17 @@ def simulate_case_control(
         Per bp per generation.
     effective_population_size : float, default=10_000
         Diploid effective size of every deme.
+    growth_factor : float, default=1.0
+        Present-day size of every deme as a multiple of
+        ``effective_population_size``. Above 1, each deme grew exponentially
+        by this factor over the last ``GROWTH_TIME`` = 204 generations (the
+        European growth phase of Tennessen et al. 2012 was about 54-fold);
+        before that its size was ``effective_population_size``. With a
+        constant size (1), a cohort of thousands is a sizeable share of a
+        population of 10,000, so most individuals carry long haplotypes that
+        are identical to another member's over a whole region, as close
+        relatives would; recent growth makes such sharing as rare as in a
+        large modern population, while older history still shapes the LD.
     random_state : int, numpy.random.Generator or None, default=None
         Seeds everything, msprime included. The same value gives an identical
         Dataset; the genotypes, causal variants and liabilities equal those
@@ -552,6 +592,7 @@ def simulate_case_control(
         recombination_rate,
         mutation_rate,
         effective_population_size,
+        growth_factor,
     )
     prevalence = _check_real(
         "prevalence", prevalence, 0.0, 1.0, closed_low=False, closed_high=False
@@ -592,6 +633,7 @@ def simulate_quantitative_trait(
     recombination_rate=1e-8,
     mutation_rate=1.25e-8,
     effective_population_size=10_000,
+    growth_factor=1.0,
     random_state=None,
 ):
     """Simulate a cohort with a continuous, standardised trait.
@@ -605,7 +647,7 @@ def simulate_quantitative_trait(
     ----------
     n_samples, sequence_length, n_variants, n_causal, heritability, \
 n_populations, maf_min, n_chromosomes, recombination_rate, mutation_rate, \
-effective_population_size, random_state
+effective_population_size, growth_factor, random_state
         As in :func:`simulate_case_control`.
 
     Returns
@@ -634,6 +676,7 @@ effective_population_size, random_state
         recombination_rate,
         mutation_rate,
         effective_population_size,
+        growth_factor,
     )
     rng, seed_record = _rng_and_seed_record(random_state)
     genetics = _simulate_genetics(params, rng)

@@ -259,6 +259,26 @@ def test_two_populations_give_structure():
     assert abs(_hudson_fst(_dosages(panmictic)[0], halves)) < 0.01
 
 
+def _share_of_haplotypes_with_an_identical_copy(ds):
+    H = ds["call_genotype"].values.transpose(1, 2, 0).reshape(2 * ds.sizes["samples"], -1)
+    _, which, counts = np.unique(H, axis=0, return_inverse=True, return_counts=True)
+    return float(np.mean(counts[which.ravel()] > 1))
+
+
+def test_recent_growth_breaks_up_whole_region_haplotype_sharing():
+    kwargs = dict(sequence_length=300_000, n_causal=5, random_state=0)
+    constant = simulate_case_control(600, **kwargs)
+    grown = simulate_case_control(600, growth_factor=54, **kwargs)
+    assert grown.attrs["growth_factor"] == 54 and constant.attrs["growth_factor"] == 1
+    # 1,200 haplotypes drawn from a constant population of 20,000 coalesce within a few
+    # generations, so almost every one has an exact copy over the 300 kb (measured 0.92);
+    # after 54-fold growth over 204 generations recent coalescences are rare (0.67).
+    assert _share_of_haplotypes_with_an_identical_copy(constant) > 0.85
+    assert _share_of_haplotypes_with_an_identical_copy(grown) < 0.75
+    # Common variation is set by the older, constant-size history: similar counts.
+    assert grown.sizes["variants"] == pytest.approx(constant.sizes["variants"], rel=0.25)
+
+
 def test_same_seed_same_cohort_different_seed_different():
     kwargs = dict(n_variants=150, n_causal=5, n_populations=2)
     a = simulate_case_control(60, random_state=1, **kwargs)
@@ -349,6 +369,7 @@ def test_n_variants_is_exact(seed):
         ({"mutation_rate": 0.0}, "mutation_rate must lie in"),
         ({"recombination_rate": -1e-8}, "recombination_rate must lie in"),
         ({"effective_population_size": 0}, "effective_population_size must lie in"),
+        ({"growth_factor": 0.5}, "growth_factor must lie in"),
         ({"prevalence": 0.001}, "gives 0 cases among 100"),
     ],
 )
