@@ -36,6 +36,11 @@ _AUTO_SIZES = {"mlp": (256, 3), "conv": (128, 3)}
 _CPU_BATCH = {"mlp": 256, "conv": 64}
 
 
+def _architecture(config: dict) -> str:
+    """The denoiser a module config describes; files written before ``"conv"`` existed hold MLPs."""
+    return config.get("architecture", "mlp")
+
+
 class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     """Label-conditioned denoising diffusion in a latent space, with classifier-free guidance.
 
@@ -241,8 +246,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.verbose = verbose
 
     def _build_module(self, config: dict) -> torch.nn.Module:
-        config = dict(config)
-        return DENOISERS[config.pop("architecture", "mlp")](**config)
+        kwargs = {k: v for k, v in config.items() if k != "architecture"}
+        return DENOISERS[_architecture(config)](**kwargs)
 
     def _alphas_cumprod(self) -> torch.Tensor:
         return SCHEDULES[self.beta_schedule](self.n_timesteps).float()
@@ -430,7 +435,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         timesteps = sampling_timesteps(self.n_timesteps, steps)
         out = []
         low_precision = self.sampling_dtype == "bfloat16"
-        cpu_rows = _CPU_BATCH[self.module_config_.get("architecture", "mlp")]
+        cpu_rows = _CPU_BATCH[_architecture(self.module_config_)]
         for rows in inference_batches(len(labels), device, cpu_rows):
             lab = torch.as_tensor(labels[rows], device=device)
             null = torch.full_like(lab, module.null_label)

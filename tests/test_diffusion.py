@@ -177,6 +177,16 @@ def test_save_load_and_pickle_sample_identically(fitted, tmp_path):
             np.testing.assert_array_equal(a[1], b[1])
 
 
+def test_module_config_without_architecture_is_an_mlp(fitted):
+    """Model files written before ``denoiser="conv"`` existed have no "architecture" entry."""
+    old = pickle.loads(pickle.dumps(fitted))
+    del old.module_config_["architecture"]
+    old._rebuild(fitted.module_.state_dict())
+    assert type(old.module_) is type(fitted.module_)
+    a = fitted.sample(30, guidance_scale=2.0, random_state=4)[0]
+    np.testing.assert_array_equal(old.sample(30, guidance_scale=2.0, random_state=4)[0], a)
+
+
 @pytest.fixture(scope="module")
 def fitted_conv(blobs):
     Z, y = blobs
