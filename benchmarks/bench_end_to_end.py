@@ -189,9 +189,9 @@ def main() -> None:
             args.n_variants,
             args.seed,
             guidance,
-            args.denoiser,
-            vae_params,
-            args.growth_factor,
+            denoiser=args.denoiser,
+            vae_params=vae_params,
+            growth_factor=args.growth_factor,
         )
         print(json.dumps(res))
         return
@@ -199,26 +199,8 @@ def main() -> None:
     results = []
     for n in (int(v) for v in args.sizes.split(",")):
         for k in (int(v) for v in args.n_snps.split(",")):
-            cmd = [
-                sys.executable,
-                __file__,
-                "--one",
-                f"{n},{k}",
-                "--n-variants",
-                str(args.n_variants),
-                "--seed",
-                str(args.seed),
-                "--growth-factor",
-                str(args.growth_factor),
-                "--guidance",
-                args.guidance,
-                "--denoiser",
-                args.denoiser,
-                "--vae-label-weight",
-                str(args.vae_label_weight),
-                "--vae-decoder-noise",
-                str(args.vae_decoder_noise),
-            ]
+            # The child parses this run's own flags; only --one (parsed last) is new.
+            cmd = [sys.executable, __file__, *sys.argv[1:], "--one", f"{n},{k}"]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             res = json.loads(out.strip().splitlines()[-1])
             results.append(res)
