@@ -17,6 +17,8 @@ Usage::
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-decoder-noise 0.3
     python benchmarks/bench_end_to_end.py --sizes 6000 --growth-factor 54  # growing population
+    python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv \
+        --diffusion '{"snr_gamma": 2, "sampler": "dpm++2m", "n_steps": 10}'
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -61,6 +63,7 @@ def run_one(
     denoiser="mlp",
     vae_params=None,
     growth_factor=1.0,
+    diffusion_params=None,
 ) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
@@ -91,7 +94,12 @@ def run_one(
         [
             ("gwas", GWASSelector(n_snps=n_snps)),
             ("vae", GenotypeVAE(**(vae_params or {}), random_state=seed)),
-            ("diffusion", ConditionalLatentDiffusion(denoiser=denoiser, random_state=seed)),
+            (
+                "diffusion",
+                ConditionalLatentDiffusion(
+                    denoiser=denoiser, **(diffusion_params or {}), random_state=seed
+                ),
+            ),
         ]
     )
     t0 = time.perf_counter()
@@ -112,7 +120,8 @@ def run_one(
         frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
         row = {
             "generator": f"genosynth ({denoiser})"
-            + "".join(f", VAE {k}={v:g}" for k, v in (vae_params or {}).items()),
+            + "".join(f", VAE {k}={v:g}" for k, v in (vae_params or {}).items())
+            + "".join(f", {k}={v}" for k, v in (diffusion_params or {}).items()),
             "guidance": scale,
             "samples_per_s": len(y_syn) / t_sample,
         }
@@ -169,6 +178,12 @@ def main() -> None:
     parser.add_argument(
         "--vae-decoder-noise", type=float, default=0.0, help="GenotypeVAE(decoder_noise=...)"
     )
+    parser.add_argument(
+        "--diffusion",
+        type=json.loads,
+        default={},
+        help='more ConditionalLatentDiffusion parameters as JSON, e.g. \'{"sampler": "dpm++2m"}\'',
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "N,K" run in-process
     args = parser.parse_args()
     guidance = [float(g) for g in args.guidance.split(",") if g]
@@ -192,6 +207,7 @@ def main() -> None:
             denoiser=args.denoiser,
             vae_params=vae_params,
             growth_factor=args.growth_factor,
+            diffusion_params=args.diffusion,
         )
         print(json.dumps(res))
         return

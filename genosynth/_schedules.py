@@ -68,6 +68,26 @@ def velocity(x0: torch.Tensor, noise: torch.Tensor, alphas_cumprod_t: torch.Tens
     return a.sqrt() * noise - (1 - a).sqrt() * x0
 
 
+def min_snr_velocity_weights(alphas_cumprod: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Per-timestep weights of the velocity loss for Min-SNR-gamma training.
+
+    Hang et al. 2023: weighting each timestep's clean-sample error by
+    ``min(SNR, gamma)`` stops the nearly clean steps (huge SNR, trivial
+    denoising) from dominating the gradient, and the timesteps stop competing
+    for the network's capacity. A velocity error is ``SNR + 1`` times the
+    clean-sample error, so the velocity loss is weighted by
+    ``min(SNR, gamma) / (SNR + 1)``, with ``SNR = a / (1 - a)``.
+
+    Examples
+    --------
+    >>> ac = torch.tensor([0.999, 0.5, 0.001], dtype=torch.float64)
+    >>> [round(w, 3) for w in min_snr_velocity_weights(ac, 5.0).tolist()]
+    [0.005, 0.5, 0.001]
+    """
+    snr = alphas_cumprod / (1 - alphas_cumprod)
+    return snr.clamp(max=gamma) / (snr + 1)
+
+
 def sampling_timesteps(n_timesteps: int, n_steps: int) -> list[int]:
     """``n_steps`` evenly spaced training timesteps, last (noisiest) first.
 
@@ -112,3 +132,58 @@ def ddim_sample(v_fn, x: torch.Tensor, alphas_cumprod: torch.Tensor, timesteps) 
         eps = (1 - a_t).sqrt() * x + a_t.sqrt() * v
         x = a_prev.sqrt() * x0 + (1 - a_prev).sqrt() * eps
     return x
+
+
+@torch.no_grad()
+def dpm_solver_2m_sample(
+    v_fn, x: torch.Tensor, alphas_cumprod: torch.Tensor, timesteps
+) -> torch.Tensor:
+    """DPM-Solver++(2M) (Lu et al. 2022): a second-order multistep ODE sampler.
+
+    It integrates the same probability-flow ODE as deterministic DDIM, in the
+    log signal-to-noise ratio ``lambda = log(sqrt(a) / sqrt(1 - a))``, from
+    clean-sample predictions ``x0``. DDIM treats ``x0`` as constant over a
+    step (first order); this sampler extrapolates it linearly in ``lambda``
+    from the current and the previous prediction, which costs nothing extra
+    and cuts the discretisation error, so fewer steps give the same cohort.
+    The first step (no previous prediction) is a DDIM step, and the last
+    returns the final ``x0`` prediction, as DDIM does.
+
+    Parameters and return value are those of :func:`ddim_sample`.
+
+    Examples
+    --------
+    An exact velocity oracle for Gaussian data ``N(3, 0.5^2)`` carries
+    standard normal noise to that distribution:
+
+    >>> ac = cosine_alphas_cumprod(1000).float()
+    >>> def oracle(x, t):
+    ...     a = ac[t]
+    ...     x0 = 3 + a.sqrt() * 0.25 / (a * 0.25 + 1 - a) * (x - a.sqrt() * 3)
+    ...     return (a.sqrt() * x - x0) / (1 - a).sqrt()
+    >>> noise = torch.randn(20_000, 1, generator=torch.Generator().manual_seed(0))
+    >>> out = dpm_solver_2m_sample(oracle, noise, ac, sampling_timesteps(1000, 15))
+    >>> round(out.mean().item(), 1), round(out.std().item(), 2)
+    (3.0, 0.5)
+    """
+    ac = alphas_cumprod.to(x.device, torch.float32)
+    steps = list(timesteps)
+    x0_prev = h_prev = None
+    for i, t in enumerate(steps):
+        a_t = ac[t]
+        v = v_fn(x, t)
+        x0 = a_t.sqrt() * x - (1 - a_t).sqrt() * v
+        if i + 1 == len(steps):
+            return x0
+        a_s = ac[steps[i + 1]]
+        h = 0.5 * (torch.log(a_s / (1 - a_s)) - torch.log(a_t / (1 - a_t)))
+        d = x0
+        if x0_prev is not None:
+            # Linear extrapolation of x0 in lambda from the last two predictions.
+            d = x0 + (x0 - x0_prev) * h / (2 * h_prev)
+        x = ((1 - a_s) / (1 - a_t)).sqrt() * x - a_s.sqrt() * torch.expm1(-h) * d
+        x0_prev, h_prev = x0, h
+    return x
+
+
+SAMPLERS = {"ddim": ddim_sample, "dpm++2m": dpm_solver_2m_sample}

@@ -128,6 +128,33 @@ def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeyp
     assert G_a.shape == G_b.shape == (12, 8)
 
 
+def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsys):
+    d, _ = plink_cohort
+    from genosynth import load
+
+    _shrink_cli_models(monkeypatch, max_iter=2)
+    model = str(tmp_path / "m.genosynth")
+    fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
+    assert main(fit) == 0
+    sample = ["sample", model, "--n", "40", "--format", "plink", "--seed", "1"]
+    flags = "--sampler dpm++2m --steps 6 --guidance 3 --guidance-interval 0.5,1".split()
+    assert main([*sample, *flags, "--out", str(tmp_path / "a")]) == 0
+    # the file holds what the library gives with the same settings
+    pipe = load(model).set_params(
+        diffusion__sampler="dpm++2m",
+        diffusion__n_steps=6,
+        diffusion__guidance_scale=3.0,
+        diffusion__guidance_interval=(0.5, 1.0),
+    )
+    expected = pipe.sample_dataset(40, random_state=1)
+    G_cli, _ = as_genotypes(read_plink(tmp_path / "a"))
+    np.testing.assert_array_equal(G_cli, as_genotypes(expected)[0])
+    for bad, message in [("0.6,0.4", "guidance_interval"), ("late", "START,STOP")]:
+        out = str(tmp_path / "bad")
+        assert main([*sample, "--guidance-interval", bad, "--out", out]) == 2
+        assert message in capsys.readouterr().err
+
+
 def test_pheno_and_covar_files(plink_cohort, monkeypatch, tmp_path):
     d, ds = plink_cohort
     _shrink_cli_models(monkeypatch, max_iter=1)

@@ -10,9 +10,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 import genosynth
 from genosynth import ConditionalLatentDiffusion
 from genosynth._schedules import (
+    SAMPLERS,
     add_noise,
     cosine_alphas_cumprod,
     ddim_sample,
+    dpm_solver_2m_sample,
     sampling_timesteps,
     scaled_linear_alphas_cumprod,
     velocity,
@@ -50,8 +52,9 @@ def test_schedules_are_monotone_and_span_signal_to_noise():
         sampling_timesteps(10, 11)
 
 
-def test_ddim_with_the_exact_noise_recovers_the_clean_sample():
-    """If the noise predictor is exact, deterministic DDIM returns x0 from x_T."""
+@pytest.mark.parametrize("sampler", sorted(SAMPLERS))
+def test_sampler_with_the_exact_noise_recovers_the_clean_sample(sampler):
+    """If the noise predictor is exact, both ODE samplers return x0 from x_T."""
     ac = cosine_alphas_cumprod(1000).float()
     x0 = torch.randn(5, 3, generator=torch.Generator().manual_seed(0))
     noise = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
@@ -61,8 +64,34 @@ def test_ddim_with_the_exact_noise_recovers_the_clean_sample():
         eps = (x - ac[t].sqrt() * x0) / (1 - ac[t]).sqrt()
         return velocity(x0, eps, ac[t].expand(len(x)))
 
-    out = ddim_sample(oracle, x_T, ac, sampling_timesteps(1000, 10))
+    out = SAMPLERS[sampler](oracle, x_T, ac, sampling_timesteps(1000, 10))
     torch.testing.assert_close(out, x0, atol=1e-4, rtol=1e-4)
+
+
+def test_second_order_sampler_is_closer_to_the_exact_flow_in_few_steps():
+    """Gaussian data N(3, 0.5^2) with its exact velocity: the probability-flow
+    ODE maps noise to the data distribution. At 8 and 15 steps DPM-Solver++(2M)
+    lands much nearer a 1,000-step solution than DDIM, whose samples are too
+    narrow (measured: std 0.41 / 0.45 for DDIM, 0.46 / 0.50 for DPM++, 0.50 exact)."""
+    ac = cosine_alphas_cumprod(1000).float()
+
+    def oracle(x, t):
+        a = ac[t]
+        x0 = 3 + a.sqrt() * 0.25 / (a * 0.25 + 1 - a) * (x - a.sqrt() * 3)
+        return (a.sqrt() * x - x0) / (1 - a).sqrt()
+
+    noise = torch.randn(4000, 1, generator=torch.Generator().manual_seed(0))
+    exact = ddim_sample(oracle, noise, ac, sampling_timesteps(1000, 1000))
+    assert abs(exact.std().item() - 0.5) < 0.02
+    for n_steps in (8, 15):
+        steps = sampling_timesteps(1000, n_steps)
+        err_ddim = (ddim_sample(oracle, noise, ac, steps) - exact).abs().max().item()
+        err_dpm = (dpm_solver_2m_sample(oracle, noise, ac, steps) - exact).abs().max().item()
+        assert err_dpm < 0.5 * err_ddim
+    steps = sampling_timesteps(1000, 15)
+    spread = exact.std().item()
+    assert abs(dpm_solver_2m_sample(oracle, noise, ac, steps).std().item() - spread) < 0.01
+    assert ddim_sample(oracle, noise, ac, steps).std().item() < spread - 0.03
 
 
 def test_conditional_samples_follow_their_label(fitted, blobs):
@@ -159,6 +188,57 @@ def test_bfloat16_sampling_matches_float32_closely_and_is_seeded(fitted):
     )
 
 
+def test_dpm_solver_tracks_the_many_step_flow_of_a_fitted_model(fitted):
+    """Same starting noise: 8 DPM-Solver++(2M) steps land nearer the 200-step
+    DDIM trajectory than 8 DDIM steps do, and the sampler is seeded."""
+    dpm = pickle.loads(pickle.dumps(fitted)).set_params(sampler="dpm++2m")
+    reference, y_ref = fitted.sample(300, n_steps=200, random_state=2)
+    ddim, _ = fitted.sample(300, n_steps=8, random_state=2)
+    second, y_dpm = dpm.sample(300, n_steps=8, random_state=2)
+    np.testing.assert_array_equal(y_ref, y_dpm)
+    err_ddim = np.median(np.abs(ddim - reference))
+    err_dpm = np.median(np.abs(second - reference))
+    assert err_dpm < 0.5 * err_ddim, (err_dpm, err_ddim)  # measured 0.017 vs 0.063
+    np.testing.assert_array_equal(second, dpm.sample(300, n_steps=8, random_state=2)[0])
+
+
+def test_guidance_interval_guides_only_its_steps(fitted):
+    """Outside the interval the plain conditional model runs: an interval that
+    holds no sampling step equals guidance 1, the full interval equals the
+    default, and a partial one differs from both."""
+    copy = pickle.loads(pickle.dumps(fitted))
+    kw = dict(n_samples=200, y=2, guidance_scale=4.0, n_steps=10, random_state=5)
+    full, _ = fitted.sample(**kw)
+    plain, _ = fitted.sample(**{**kw, "guidance_scale": 1.0})
+    # sampling_timesteps(1000, 10) never reaches t >= 999.5
+    none, _ = copy.set_params(guidance_interval=(0.9995, 1.0)).sample(**kw)
+    np.testing.assert_array_equal(none, plain)
+    np.testing.assert_array_equal(copy.set_params(guidance_interval=[0, 1]).sample(**kw)[0], full)
+    late, _ = copy.set_params(guidance_interval=(0.5, 1.0)).sample(**kw)
+    assert not np.array_equal(late, full) and not np.array_equal(late, plain)
+    assert (late[:, 0] > 0).mean() > 0.95  # the label still decides the side
+
+
+def test_min_snr_weighting_changes_training_and_is_seeded(blobs):
+    Z, y = blobs
+    kw = dict(**SMALL, max_iter=3, random_state=0)
+    a = ConditionalLatentDiffusion(snr_gamma=2.0, **kw).fit(Z, y)
+    b = ConditionalLatentDiffusion(snr_gamma=2.0, **kw).fit(Z, y)
+    plain = ConditionalLatentDiffusion(snr_gamma=None, **kw).fit(Z, y)
+    np.testing.assert_array_equal(a.loss_curve_, b.loss_curve_)
+    # the weights are below 1 everywhere, so the weighted training loss is smaller
+    assert all(w < p for w, p in zip(a.loss_curve_, plain.loss_curve_))
+    # "auto": plain loss for the MLP, gamma 2 for the conv network
+    auto = ConditionalLatentDiffusion(snr_gamma="auto", **kw).fit(Z, y)
+    assert auto.loss_curve_ == plain.loss_curve_
+    conv = dict(kw, denoiser="conv", latent_channels=3, max_iter=2)
+    curves = [
+        ConditionalLatentDiffusion(snr_gamma=g, **conv).fit(Z, y).loss_curve_
+        for g in ("auto", 2.0, None)
+    ]
+    assert curves[0] == curves[1] != curves[2]
+
+
 def test_validation_checkpoint_and_history(fitted):
     assert fitted.n_iter_ == len(fitted.loss_curve_) == len(fitted.validation_scores_)
     best = fitted.validation_scores_[fitted.best_iteration_ - 1]
@@ -175,6 +255,14 @@ def test_save_load_and_pickle_sample_identically(fitted, tmp_path):
             b = back.sample(25, y=y, guidance_scale=3.0, random_state=2)
             np.testing.assert_array_equal(a[0], b[0])
             np.testing.assert_array_equal(a[1], b[1])
+    # the sampler settings travel with the file
+    tuned = pickle.loads(pickle.dumps(fitted))
+    tuned.set_params(sampler="dpm++2m", guidance_interval=(0.5, 1.0))
+    back = genosynth.load(genosynth.save(tuned, tmp_path / "tuned.genosynth"))
+    assert back.get_params()["sampler"] == "dpm++2m"
+    np.testing.assert_array_equal(
+        tuned.sample(25, random_state=4)[0], back.sample(25, random_state=4)[0]
+    )
 
 
 def test_module_config_without_architecture_is_an_mlp(fitted):
@@ -224,6 +312,13 @@ def test_clear_errors(blobs):
         ConditionalLatentDiffusion(max_iter=1).fit(bad, y)
     with pytest.raises(ValueError, match="beta_schedule"):
         ConditionalLatentDiffusion(beta_schedule="linear").fit(Z, y)
+    for interval in [(0.6, 0.4), (0.0, 1.5), (0.5,), "late", (None, 1.0)]:
+        with pytest.raises(ValueError, match="guidance_interval"):
+            ConditionalLatentDiffusion(guidance_interval=interval, max_iter=1).fit(Z, y)
+    with pytest.raises(ValueError, match="snr_gamma"):
+        ConditionalLatentDiffusion(snr_gamma=0).fit(Z, y)
+    with pytest.raises(ValueError, match="sampler"):
+        ConditionalLatentDiffusion(sampler="euler").fit(Z, y)
 
 
 @parametrize_with_checks(
