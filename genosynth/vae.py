@@ -125,6 +125,14 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         Minimum validation-accuracy gain that counts as improvement.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
+    decoding_dtype : {"float32", "bfloat16"}, default="float32"
+        Precision of the decoder's matrix products in :meth:`inverse_transform`
+        and :meth:`decode_proba` (training and encoding are always float32).
+        ``"bfloat16"`` (torch autocast) decoded 1.6-1.9x faster on a CPU with
+        native bfloat16 (AVX512-BF16), and 99.95% of the decoded genotypes
+        equalled the float32 ones (benchmarks/README.md); like the
+        diffusion's ``sampling_dtype``, it is not bit-identical across
+        machines.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``.
     random_state : int, RandomState instance or None, default=None
@@ -179,6 +187,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "decoder_noise": [Interval(Real, 0, None, closed="left")],
+        "decoding_dtype": [StrOptions({"float32", "bfloat16"})],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -213,6 +222,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         n_iter_no_change=15,
         tol=1e-4,
         warm_start=False,
+        decoding_dtype="float32",
         device="auto",
         random_state=None,
         verbose=False,
@@ -234,6 +244,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.warm_start = warm_start
+        self.decoding_dtype = decoding_dtype
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -438,13 +449,15 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             raise ValueError("latents contain NaN or infinite values")
         module = self._module_on(self._device()).eval()
         device = module.embed.device
+        low_precision = self.decoding_dtype == "bfloat16"
         out = []
         # Reduced per batch (argmax, draw): the full logits of a large cohort
         # never sit in memory at once.
         for rows in inference_batches(Z.shape[0], device, _CPU_BATCH):
             z = torch.from_numpy(Z[rows]).to(device)
-            logits = module.decode(z.reshape(len(z), *self._latent_shape()))
-            out.append(fn(logits[:, : self.n_features_in_]).cpu().numpy())
+            with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+                logits = module.decode(z.reshape(len(z), *self._latent_shape()))
+            out.append(fn(logits[:, : self.n_features_in_].float()).cpu().numpy())
         return np.concatenate(out) if out else fn(torch.empty(0, self.n_features_in_, 3)).numpy()
 
     def decode_proba(self, Z) -> np.ndarray:

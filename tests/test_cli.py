@@ -137,7 +137,7 @@ def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsy
     fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
     assert main(fit) == 0
     sample = ["sample", model, "--n", "40", "--format", "plink", "--seed", "1"]
-    flags = "--sampler dpm++2m --steps 6 --guidance 3 --guidance-interval 0.5,1".split()
+    flags = "--sampler dpm++2m --steps 6 --guidance 3 --guidance-interval 0.5,1 --bfloat16".split()
     assert main([*sample, *flags, "--out", str(tmp_path / "a")]) == 0
     # the file holds what the library gives with the same settings
     pipe = load(model).set_params(
@@ -145,6 +145,8 @@ def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsy
         diffusion__n_steps=6,
         diffusion__guidance_scale=3.0,
         diffusion__guidance_interval=(0.5, 1.0),
+        diffusion__sampling_dtype="bfloat16",
+        vae__decoding_dtype="bfloat16",
     )
     expected = pipe.sample_dataset(40, random_state=1)
     G_cli, _ = as_genotypes(read_plink(tmp_path / "a"))

@@ -114,6 +114,21 @@ def test_sampling_decoder_is_seeded(fitted, panel):
         fitted.inverse_transform(Z, decode="mode")
 
 
+def test_bfloat16_decoding_matches_float32_closely(fitted, panel):
+    """bfloat16 products move the probabilities a little and almost no argmax call."""
+    Z = fitted.transform(panel)
+    low = pickle.loads(pickle.dumps(fitted)).set_params(decoding_dtype="bfloat16")
+    P32, P16 = fitted.decode_proba(Z), low.decode_proba(Z)
+    assert P16.dtype == P32.dtype == np.float32
+    assert not np.array_equal(P16, P32)  # the setting takes effect
+    assert np.abs(P16 - P32).max() < 0.05
+    np.testing.assert_allclose(P16.sum(-1), 1.0, atol=1e-5)
+    G32, G16 = fitted.inverse_transform(Z), low.inverse_transform(Z)
+    assert G16.dtype == np.int8
+    assert (G16 == G32).mean() > 0.995
+    np.testing.assert_array_equal(G16, low.inverse_transform(Z))
+
+
 def test_pickle_joblib_and_safetensors_round_trips(fitted, panel, tmp_path):
     Z = fitted.transform(panel)
     for back in (
