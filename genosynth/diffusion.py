@@ -101,10 +101,13 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Min-SNR-gamma weighting of the training loss (Hang et al. 2023; see
         :func:`genosynth._schedules.min_snr_velocity_weights`): nearly clean
         timesteps stop dominating the gradient. None trains on the plain
-        velocity loss. ``"auto"``: 2 for ``"conv"`` (on the benchmark cohort
-        LD r² correlation 0.933 -> 0.949 and ``nnaa_real`` 0.89 -> 0.83 at
-        the same TSTR), None for ``"mlp"`` (it gained 0.013 LD but lost 0.02
-        TSTR ratio).
+        velocity loss. ``"auto"``: 2 for ``"conv"``, None for ``"mlp"``.
+        Measured on the benchmark cohorts (benchmarks/README.md), it is a
+        trade: for the conv network LD r² correlation 0.933 -> 0.949 at
+        6,000 individuals with TSTR unchanged, and 0.957 -> 0.972 at 10,000
+        with the TSTR ratio 0.953 -> 0.943 (``nnaa_real`` 0.89 -> 0.83 at
+        both); for the MLP +0.013 LD but -0.02 TSTR. Set None when the
+        label signal matters more than LD.
     guidance_scale : float, default=2.0
         Default classifier-free guidance strength ``s`` for :meth:`sample`
         (1 = plain conditional model, 0 = unconditional).
