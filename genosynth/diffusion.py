@@ -33,7 +33,8 @@ _N_VALIDATION_REPEATS = 4
 _AUTO_SIZES = {"mlp": (256, 3), "conv": (128, 3)}
 # snr_gamma of each denoiser when set to "auto" (benchmarks/README.md, "Sampler,
 # guidance interval and Min-SNR training"):
-# the conv network gains LD and closeness to real people from it, the MLP loses TSTR.
+# a trade of TSTR for LD and closeness to real people, worth it for the conv network
+# (whose purpose is LD), not for the MLP (small LD gain, larger TSTR loss).
 _AUTO_SNR_GAMMA = {"mlp": None, "conv": 2.0}
 # Rows sampled together on a CPU (see inference_batches): the conv network's
 # activations are 8x wider and fall out of cache sooner (measured: 499 vs 419
@@ -510,7 +511,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
                         v = module(x_t, None, None, cond=table, index=index)
                     else:
                         v = module.guided(x_t, table, lab, null, s)
-                # The DDIM update itself stays in float32.
+                # The sampler's update itself stays in float32.
                 return v.float()
 
             x_T = noise[rows].to(device)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from genosynth._genotypes import as_genotypes
-from genosynth.cli import main
+from genosynth.cli import build_parser, main
 from genosynth.datasets import simulate_case_control
 from genosynth.io import read_plink, write_plink
 
@@ -126,6 +126,15 @@ def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeyp
     G_a, _ = as_genotypes(read_plink(tmp_path / "a"))
     G_b, _ = as_genotypes(read_plink(tmp_path / "b"))
     assert G_a.shape == G_b.shape == (12, 8)
+
+
+def test_sampler_choices_are_the_library_samplers():
+    # The CLI lists them literally so that parsing flags does not import torch.
+    from genosynth._schedules import SAMPLERS
+
+    sample = build_parser()._subparsers._group_actions[0].choices["sample"]
+    (action,) = [a for a in sample._actions if a.dest == "sampler"]
+    assert sorted(action.choices) == sorted(SAMPLERS)
 
 
 def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsys):
