@@ -19,6 +19,8 @@ Usage::
     python benchmarks/bench_end_to_end.py --sizes 6000 --growth-factor 54  # growing population
     python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv \
         --diffusion '{"snr_gamma": 2, "sampler": "dpm++2m", "n_steps": 10}'
+    python benchmarks/bench_end_to_end.py --sizes 10000 --denoiser conv \
+        --vae '{"training_dtype": "bfloat16"}' --diffusion '{"training_dtype": "bfloat16"}'
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -26,7 +28,10 @@ Prints markdown tables (copy them into benchmarks/README.md with the date).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -48,6 +53,7 @@ KEY_METRICS = [
     "nnaa_synthetic",
     "dcr_ratio",
 ]
+STAGES = ("gwas", "vae", "diffusion")
 
 
 def _peak_rss_mb() -> float:
@@ -102,9 +108,15 @@ def run_one(
             ),
         ]
     )
+    # sklearn's Pipeline(verbose=True) prints each step's time; keep them per stage.
+    pipe.set_params(verbose=True)
+    log = io.StringIO()
     t0 = time.perf_counter()
-    pipe.fit(ds.isel(samples=idx_tr), y_tr)
+    with contextlib.redirect_stdout(log):
+        pipe.fit(ds.isel(samples=idx_tr), y_tr)
     t_fit = time.perf_counter() - t0
+    timings = re.finditer(r"Processing (\w+), total=\s*([\d.]+)s", log.getvalue())
+    stage_s = {m[1]: float(m[2]) for m in timings}
     panel = pipe["gwas"].get_support(indices=True)
     G, _ = as_genotypes(ds)
     G_tr, G_ho = G[idx_tr][:, panel], G[idx_ho][:, panel]
@@ -120,7 +132,7 @@ def run_one(
         frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
         row = {
             "generator": f"genosynth ({denoiser})"
-            + "".join(f", VAE {k}={v:g}" for k, v in (vae_params or {}).items())
+            + "".join(f", VAE {k}={v}" for k, v in (vae_params or {}).items())
             + "".join(f", {k}={v}" for k, v in (diffusion_params or {}).items()),
             "guidance": scale,
             "samples_per_s": len(y_syn) / t_sample,
@@ -140,6 +152,7 @@ def run_one(
         "K": n_snps,
         "simulate_s": t_sim,
         "fit_s": t_fit,
+        "stage_s": stage_s,
         "peak_rss_mb": _peak_rss_mb(),
         "rows": rows,
     }
@@ -179,6 +192,12 @@ def main() -> None:
         "--vae-decoder-noise", type=float, default=0.0, help="GenotypeVAE(decoder_noise=...)"
     )
     parser.add_argument(
+        "--vae",
+        type=json.loads,
+        default={},
+        help='more GenotypeVAE parameters as JSON, e.g. \'{"training_dtype": "bfloat16"}\'',
+    )
+    parser.add_argument(
         "--diffusion",
         type=json.loads,
         default={},
@@ -194,7 +213,7 @@ def main() -> None:
             ("decoder_noise", args.vae_decoder_noise),
         )
         if value
-    }
+    } | args.vae
 
     if args.one:
         n, k = (int(v) for v in args.one.split(","))
@@ -217,8 +236,10 @@ def main() -> None:
         for k in (int(v) for v in args.n_snps.split(",")):
             # The child parses this run's own flags; only --one (parsed last) is new.
             cmd = [sys.executable, __file__, *sys.argv[1:], "--one", f"{n},{k}"]
-            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            res = json.loads(out.strip().splitlines()[-1])
+            child = subprocess.run(cmd, capture_output=True, text=True)
+            if child.returncode:
+                sys.exit(f"N={n} K={k} failed:\n{child.stderr}")
+            res = json.loads(child.stdout.strip().splitlines()[-1])
             results.append(res)
             print(
                 f"N={n} K={k}: simulate {res['simulate_s']:.1f} s, fit {res['fit_s']:.1f} s, "
@@ -228,11 +249,12 @@ def main() -> None:
             )
     print(_table(results))
     print()
-    print("| N | K | simulate (s) | fit (s) | peak RSS (MB) |")
+    print("| N | K | simulate (s) | fit (s): gwas + vae + diffusion | peak RSS (MB) |")
     print("|---|---|---|---|---|")
     for r in results:
+        stages = " + ".join(f"{r['stage_s'].get(k, float('nan')):.0f}" for k in STAGES)
         print(
-            f"| {r['N']} | {r['K']} | {r['simulate_s']:.1f} | {r['fit_s']:.1f} | "
+            f"| {r['N']} | {r['K']} | {r['simulate_s']:.1f} | {r['fit_s']:.1f}: {stages} | "
             f"{r['peak_rss_mb']:.0f} |"
         )
 

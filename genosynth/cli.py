@@ -184,6 +184,8 @@ def cmd_fit(args) -> int:
         y = y.astype(np.int64)
     pipe = _default_pipeline(args.n_snps, args.seed, not args.quiet)
     pipe.set_params(diffusion__denoiser=args.denoiser, vae__decoder_noise=args.decoder_noise)
+    if args.bfloat16:
+        pipe.set_params(vae__training_dtype="bfloat16", diffusion__training_dtype="bfloat16")
     fit_params = {} if covariates is None else {"gwas__covariates": covariates}
     _fit_timed(pipe, ds, y, **fit_params)
     save(pipe, args.out)
@@ -320,6 +322,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="GenotypeVAE decoder_noise: train the decoder on noised latents (e.g. 0.3; "
         "higher AF/LD fidelity, synthetic individuals easier to tell from real ones)",
+    )
+    fit.add_argument(
+        "--bfloat16",
+        action="store_true",
+        help="bfloat16 matrix products in training the VAE and the denoiser (~1.5x faster on "
+        "CPUs with native bfloat16; not bit-identical to the default float32)",
     )
     fit.add_argument("--out", required=True, help="model file to write")
     fit.add_argument("--quiet", action="store_true")

@@ -120,6 +120,10 @@ def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeyp
     pipe = load(model)
     assert pipe["diffusion"].module_config_["architecture"] == "conv"
     assert pipe["vae"].decoder_noise == 0.3
+    assert pipe["vae"].training_dtype == pipe["diffusion"].training_dtype == "float32"
+    low = str(tmp_path / "low.genosynth")
+    assert main([*fit[:-1], low, "--bfloat16"]) == 0
+    assert load(low)["vae"].training_dtype == load(low)["diffusion"].training_dtype == "bfloat16"
     sample = ["sample", model, "--n", "12", "--format", "plink", "--seed", "1"]
     assert main([*sample, "--out", str(tmp_path / "a")]) == 0
     assert main([*sample, "--bfloat16", "--out", str(tmp_path / "b")]) == 0

@@ -188,6 +188,28 @@ def test_bfloat16_sampling_matches_float32_closely_and_is_seeded(fitted):
     )
 
 
+def test_bfloat16_training_learns_as_well_and_is_seeded(blobs, fitted):
+    """bfloat16 products in training reach the float32 fit's held-out loss, the
+    weights stay float32, the samples keep the label split, and fits repeat."""
+    Z, y = blobs
+    low = ConditionalLatentDiffusion(
+        **SMALL, max_iter=150, training_dtype="bfloat16", random_state=0
+    ).fit(Z, y)
+    assert all(p.dtype == torch.float32 for p in low.module_.parameters())
+    assert low.loss_curve_ != fitted.loss_curve_  # the setting takes effect
+    best32, best16 = max(fitted.validation_scores_), max(low.validation_scores_)
+    assert best16 > best32 - 0.1 * abs(best32)  # held-out loss within 10%
+    Z_new, y_new = low.sample(400, random_state=3)
+    assert np.all((Z_new[:, 0] > 0) == (y_new == 2))
+    again = [
+        ConditionalLatentDiffusion(
+            **SMALL, max_iter=3, training_dtype="bfloat16", random_state=1
+        ).fit(Z, y)
+        for _ in range(2)
+    ]
+    assert again[0].loss_curve_ == again[1].loss_curve_
+
+
 def test_dpm_solver_tracks_the_many_step_flow_of_a_fitted_model(fitted):
     """Same starting noise: 8 DPM-Solver++(2M) steps land nearer the 200-step
     DDIM trajectory than 8 DDIM steps do, and the sampler is seeded."""
