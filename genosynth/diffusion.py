@@ -143,7 +143,12 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     training_dtype : {"float32", "bfloat16"}, default="float32"
         Precision of the denoiser's matrix products in :meth:`fit` (torch
         autocast; the weights, the optimiser state, the loss and the
-        validation score stay float32). ``"bfloat16"`` takes TRAINSPEED
+        validation score stay float32). ``"bfloat16"`` trained the conv
+        denoiser 1.3-1.7x faster per epoch on a CPU with native bfloat16
+        (AVX512-BF16), and at 10,000 individuals its cohort scored like the
+        float32 one (LD r² correlation 0.972 both, TSTR ratio 0.950 vs
+        0.943; benchmarks/README.md). Fits repeat on one machine but are not
+        bit-identical to float32 fits, nor across machines.
     max_iter : int, default=400
         Maximum number of epochs.
     batch_size : int, default=256
