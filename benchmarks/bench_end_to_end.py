@@ -115,8 +115,8 @@ def run_one(
     with contextlib.redirect_stdout(log):
         pipe.fit(ds.isel(samples=idx_tr), y_tr)
     t_fit = time.perf_counter() - t0
-    timings = re.finditer(r"Processing (\w+), total=\s*([\d.]+)s", log.getvalue())
-    stage_s = {m[1]: float(m[2]) for m in timings}
+    timings = re.finditer(r"Processing (\w+), total=\s*([\d.]+)(min|s)", log.getvalue())
+    stage_s = {m[1]: float(m[2]) * (60 if m[3] == "min" else 1) for m in timings}
     panel = pipe["gwas"].get_support(indices=True)
     G, _ = as_genotypes(ds)
     G_tr, G_ho = G[idx_tr][:, panel], G[idx_ho][:, panel]
