@@ -1,4 +1,4 @@
-"""Device selection and seeding shared by the torch-backed estimators.
+"""Device selection, precision and seeding shared by the torch-backed estimators.
 
 Randomness rule: an estimator turns its ``random_state`` into one integer seed
 and from it into local :class:`torch.Generator` objects. The global torch RNG
@@ -13,6 +13,18 @@ import contextlib
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+
+DTYPES = {"float32", "bfloat16"}
+"""The precisions a ``*_dtype`` parameter of a genosynth estimator accepts."""
+
+
+def precision(device: torch.device, dtype: str):
+    """Context in which the matrix products of ``device`` run in ``dtype`` (one of DTYPES).
+
+    ``"bfloat16"`` is torch autocast (weights and reductions stay float32);
+    ``"float32"`` changes nothing.
+    """
+    return torch.autocast(device.type, torch.bfloat16, enabled=dtype == "bfloat16")
 
 
 def resolve_device(device) -> torch.device:

@@ -24,7 +24,7 @@ from genosynth._schedules import (
     velocity,
 )
 from genosynth._torch_estimator import TorchEstimatorMixin
-from genosynth._torch_utils import inference_batches, seed_from, seeded
+from genosynth._torch_utils import DTYPES, inference_batches, precision, seed_from, seeded
 from genosynth._training import train
 
 _N_VALIDATION_REPEATS = 4
@@ -224,8 +224,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         "guidance_interval": ["array-like"],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "sampler": [StrOptions(set(SAMPLERS))],
-        "sampling_dtype": [StrOptions({"float32", "bfloat16"})],
-        "training_dtype": [StrOptions({"float32", "bfloat16"})],
+        "sampling_dtype": [StrOptions(DTYPES)],
+        "training_dtype": [StrOptions(DTYPES)],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -378,7 +378,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         T, p_uncond = self.n_timesteps, float(self.p_uncond)
         gamma = _AUTO_SNR_GAMMA[self.denoiser] if self.snr_gamma == "auto" else self.snr_gamma
         snr_weight = None if gamma is None else min_snr_velocity_weights(ac, float(gamma))
-        low_precision = self.training_dtype == "bfloat16"
 
         def loss_fn(net, batch, generator):
             x0, lab = batch
@@ -387,7 +386,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             noise = torch.randn(x0.shape, generator=generator, device=device)
             drop = torch.rand(b, generator=generator, device=device) < p_uncond
             lab = torch.where(drop, torch.full_like(lab, net.null_label), lab)
-            with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+            with precision(device, self.training_dtype):
                 pred = net(add_noise(x0, noise, ac[t]), t, lab)
             err = (pred.float() - velocity(x0, noise, ac[t])).square().mean(-1)
             if snr_weight is not None:
@@ -510,7 +509,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         alphas_cumprod = self._alphas_cumprod()
         timesteps = sampling_timesteps(self.n_timesteps, steps)
         out = []
-        low_precision = self.sampling_dtype == "bfloat16"
         cpu_rows = _CPU_BATCH[_architecture(self.module_config_)]
         for rows in inference_batches(len(labels), device, cpu_rows):
             lab = torch.as_tensor(labels[rows], device=device)
@@ -518,7 +516,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
 
             def v_fn(x_t, t, lab=lab, null=null):
                 s = scale if start <= t / self.n_timesteps <= stop else 1.0
-                with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+                with precision(device, self.sampling_dtype):
                     table = module.condition(torch.full_like(every_label, t), every_label)
                     if s in (0.0, 1.0):  # one prediction: unconditional or conditional
                         index = null if s == 0 else lab

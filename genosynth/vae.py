@@ -15,7 +15,7 @@ from torch.nn import functional as F
 
 from genosynth._genotypes import as_genotypes, check_labels
 from genosynth._torch_estimator import TorchEstimatorMixin
-from genosynth._torch_utils import inference_batches, seed_from, seeded
+from genosynth._torch_utils import DTYPES, inference_batches, precision, seed_from, seeded
 from genosynth._training import TrainingHistory, train
 from genosynth._vae_modules import GenotypeAutoencoder
 
@@ -196,8 +196,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "decoder_noise": [Interval(Real, 0, None, closed="left")],
-        "decoding_dtype": [StrOptions({"float32", "bfloat16"})],
-        "training_dtype": [StrOptions({"float32", "bfloat16"})],
+        "decoding_dtype": [StrOptions(DTYPES)],
+        "training_dtype": [StrOptions(DTYPES)],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -355,11 +355,9 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         decoder_noise = float(self.decoder_noise)
         n_features = float(self.n_features_in_)
 
-        low_precision = self.training_dtype == "bfloat16"
-
         def loss_fn(net, batch, generator):
             g = batch[0].long()
-            with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+            with precision(device, self.training_dtype):
                 mu, logvar = net.encode(g)
                 mu, logvar = mu.float(), logvar.float()
                 noise = torch.randn(mu.shape, generator=generator, device=mu.device)
@@ -465,13 +463,12 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             raise ValueError("latents contain NaN or infinite values")
         module = self._module_on(self._device()).eval()
         device = module.embed.device
-        low_precision = self.decoding_dtype == "bfloat16"
         out = []
         # Reduced per batch (argmax, draw): the full logits of a large cohort
         # never sit in memory at once.
         for rows in inference_batches(Z.shape[0], device, _CPU_BATCH):
             z = torch.from_numpy(Z[rows]).to(device)
-            with torch.autocast(device.type, torch.bfloat16, enabled=low_precision):
+            with precision(device, self.decoding_dtype):
                 logits = module.decode(z.reshape(len(z), *self._latent_shape()))
             out.append(fn(logits[:, : self.n_features_in_].float()).cpu().numpy())
         return np.concatenate(out) if out else fn(torch.empty(0, self.n_features_in_, 3)).numpy()
