@@ -228,8 +228,6 @@ def cmd_sample(args) -> int:
 def _sampling_params(args) -> dict:
     """The diffusion settings the ``sample`` flags override, as pipeline parameters."""
     params = {"sampler": args.sampler, "n_steps": args.steps, "guidance_scale": args.guidance}
-    if args.bfloat16:
-        params["sampling_dtype"] = "bfloat16"
     if args.guidance_interval is not None:
         try:
             params["guidance_interval"] = tuple(float(v) for v in args.guidance_interval.split(","))
@@ -237,8 +235,10 @@ def _sampling_params(args) -> dict:
             raise CLIError(
                 f"--guidance-interval takes START,STOP fractions, got {args.guidance_interval!r}"
             ) from None
-    decoder = {"vae__decoding_dtype": "bfloat16"} if args.bfloat16 else {}
-    return {**decoder, **{f"diffusion__{k}": v for k, v in params.items() if v is not None}}
+    overrides = {f"diffusion__{k}": v for k, v in params.items() if v is not None}
+    if args.bfloat16:
+        overrides.update(diffusion__sampling_dtype="bfloat16", vae__decoding_dtype="bfloat16")
+    return overrides
 
 
 def _read_any(path):
