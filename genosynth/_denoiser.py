@@ -90,9 +90,8 @@ class _ConditionedStack(nn.Module):
 
     def condition(self, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Conditioning vector per row from timesteps and labels (null token allowed)."""
-        return F.silu(
-            self.time_mlp(timestep_embedding(t, self.time_dim)) + self.label_embed(labels)
-        )
+        emb = timestep_embedding(t, self.time_dim).to(self.label_embed.weight.dtype)
+        return F.silu(self.time_mlp(emb) + self.label_embed(labels))
 
     def _stack(self, h, t, labels, cond, index):
         if cond is None:

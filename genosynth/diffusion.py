@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -36,10 +37,19 @@ _AUTO_SIZES = {"mlp": (256, 3), "conv": (128, 3)}
 # a trade of TSTR for LD and closeness to real people, worth it for the conv network
 # (whose purpose is LD), not for the MLP (small LD gain, larger TSTR loss).
 _AUTO_SNR_GAMMA = {"mlp": None, "conv": 2.0}
-# Rows sampled together on a CPU (see inference_batches): the conv network's
-# activations are 8x wider and fall out of cache sooner (measured: 499 vs 419
-# sampled/s at 64 vs 256 rows; the MLP is fastest at 256).
-_CPU_BATCH = {"mlp": 256, "conv": 64}
+# Rows sampled together on a CPU (see inference_batches), by network and
+# sampling dtype: the conv network's float32 activations are 8x wider than the
+# MLP's and fall out of cache sooner (499 vs 419 sampled/s at 64 vs 256 rows),
+# while its bfloat16 copy is fastest at 256 (1,970 vs 1,670/s); the MLP is
+# fastest at 256.
+_CPU_BATCH = {
+    ("mlp", "float32"): 256,
+    ("mlp", "bfloat16"): 256,
+    ("conv", "float32"): 64,
+    ("conv", "bfloat16"): 256,
+}
+# Rows per pass when scoring the validation latents on a CPU.
+_VALIDATION_BATCH = 512
 
 
 def _architecture(config: dict) -> str:
@@ -133,13 +143,14 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         on the benchmark cohort its 8 steps scored like DDIM's 15 at twice
         the speed (benchmarks/README.md).
     sampling_dtype : {"float32", "bfloat16"}, default="float32"
-        Precision of the denoiser's matrix products in :meth:`sample`
-        (training has its own ``training_dtype``). ``"bfloat16"`` (torch autocast)
-        samples about 2x faster on CPUs with native bfloat16 (AVX512-BF16,
-        AMX) and on GPUs; on a 6,000-person benchmark its cohorts scored the
-        same as float32 ones (benchmarks/README.md), but they are not
-        bit-identical to them, nor across machines with different bfloat16
-        kernels. Worth it mainly for ``denoiser="conv"``.
+        Precision of the denoiser in :meth:`sample` (training has its own
+        ``training_dtype``). ``"bfloat16"`` runs a bfloat16 copy of the
+        network (the sampler's updates stay float32) and samples about 2x
+        faster on CPUs with native bfloat16 (AVX512-BF16, AMX) and on GPUs;
+        on a 6,000-person benchmark its cohorts scored the same as float32
+        ones (benchmarks/README.md), but they are not bit-identical to them,
+        nor across machines with different bfloat16 kernels. Worth it mainly
+        for ``denoiser="conv"``.
     training_dtype : {"float32", "bfloat16"}, default="float32"
         Precision of the denoiser's matrix products in :meth:`fit` (torch
         autocast; the weights, the optimiser state, the loss and the
@@ -404,8 +415,14 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             validation = (add_noise(x0, noise, ac[t]), t, lab, velocity(x0, noise, ac[t]))
 
         def score_fn(net, tensors):
+            # In row batches: one pass over all the repeats (3,200 rows at
+            # 8,000 training latents) is 1.6x slower on a CPU for the conv net.
             x_t, t, lab, target = tensors
-            return -float((net(x_t, t, lab) - target).square().mean())
+            total = 0.0
+            for rows in inference_batches(len(x_t), device, _VALIDATION_BATCH):
+                err = net(x_t[rows], t[rows], lab[rows]) - target[rows]
+                total += float(err.square().sum())
+            return -total / target.numel()
 
         history = train(
             module,
@@ -503,26 +520,32 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         gen = self._generator(rng, "cpu")
         module = self._module_on(self._device()).eval()
         device = module.out.weight.device
+        if self.sampling_dtype == "bfloat16":
+            # A bfloat16 copy of the network rather than autocast, which
+            # re-casts every layer's weights and float32 activations on each
+            # call: the conv sampler ran 1.1-1.3x faster (benchmarks/README.md).
+            module = copy.deepcopy(module).to(torch.bfloat16)
+        dtype = module.out.weight.dtype
         # Noise is drawn on the CPU so a seed gives the same cohort on any device.
         noise = torch.randn((len(labels), self.n_features_in_), generator=gen)
         every_label = torch.arange(module.null_label + 1, device=device)
         alphas_cumprod = self._alphas_cumprod()
         timesteps = sampling_timesteps(self.n_timesteps, steps)
         out = []
-        cpu_rows = _CPU_BATCH[_architecture(self.module_config_)]
+        cpu_rows = _CPU_BATCH[_architecture(self.module_config_), self.sampling_dtype]
         for rows in inference_batches(len(labels), device, cpu_rows):
             lab = torch.as_tensor(labels[rows], device=device)
             null = torch.full_like(lab, module.null_label)
 
             def v_fn(x_t, t, lab=lab, null=null):
                 s = scale if start <= t / self.n_timesteps <= stop else 1.0
-                with precision(device, self.sampling_dtype):
-                    table = module.condition(torch.full_like(every_label, t), every_label)
-                    if s in (0.0, 1.0):  # one prediction: unconditional or conditional
-                        index = null if s == 0 else lab
-                        v = module(x_t, None, None, cond=table, index=index)
-                    else:
-                        v = module.guided(x_t, table, lab, null, s)
+                table = module.condition(torch.full_like(every_label, t), every_label)
+                x_t = x_t.to(dtype)
+                if s in (0.0, 1.0):  # one prediction: unconditional or conditional
+                    index = null if s == 0 else lab
+                    v = module(x_t, None, None, cond=table, index=index)
+                else:
+                    v = module.guided(x_t, table, lab, null, s)
                 # The sampler's update itself stays in float32.
                 return v.float()
 

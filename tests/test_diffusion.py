@@ -171,8 +171,10 @@ def test_same_seed_same_samples_and_global_rng_untouched(blobs, fitted):
         assert torch.equal(v1, v2)
 
 
-def test_bfloat16_sampling_matches_float32_closely_and_is_seeded(fitted):
+@pytest.mark.parametrize("model", ["fitted", "fitted_conv"])
+def test_bfloat16_sampling_matches_float32_closely_and_is_seeded(model, request):
     """bfloat16 products change the trajectory a little, not the distribution or the labels."""
+    fitted = request.getfixturevalue(model)
     low = pickle.loads(pickle.dumps(fitted)).set_params(sampling_dtype="bfloat16")
     for scale in (1.0, 2.0):
         Z32, y32 = fitted.sample(400, guidance_scale=scale, random_state=6)
@@ -186,6 +188,8 @@ def test_bfloat16_sampling_matches_float32_closely_and_is_seeded(fitted):
     np.testing.assert_array_equal(
         low.sample(30, random_state=1)[0], low.sample(30, random_state=1)[0]
     )
+    # sampling ran a bfloat16 copy: the fitted network itself stays float32
+    assert all(p.dtype == torch.float32 for p in low.module_.parameters())
 
 
 def test_bfloat16_training_learns_as_well_and_is_seeded(blobs, fitted):
