@@ -83,6 +83,19 @@ def _covariates(ds, covar_path):
         raise CLIError(f"covariate file {covar_path} has non-numeric values ({exc})") from exc
 
 
+def _positive(kind):
+    """An argparse type: a number of ``kind`` greater than zero."""
+
+    def parse(text: str):
+        value = kind(text)  # a ValueError here is reported by argparse
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
 def _default_pipeline(n_snps: int, random_state: int, verbose: bool):
     from genosynth import (
         ConditionalLatentDiffusion,
@@ -186,6 +199,10 @@ def cmd_fit(args) -> int:
     pipe.set_params(diffusion__denoiser=args.denoiser, vae__decoder_noise=args.decoder_noise)
     if args.bfloat16:
         pipe.set_params(vae__training_dtype="bfloat16", diffusion__training_dtype="bfloat16")
+    if args.epochs is not None:
+        pipe.set_params(diffusion__max_iter=args.epochs)
+    if args.learning_rate is not None:
+        pipe.set_params(diffusion__learning_rate_init=args.learning_rate)
     fit_params = {} if covariates is None else {"gwas__covariates": covariates}
     _fit_timed(pipe, ds, y, **fit_params)
     save(pipe, args.out)
@@ -328,6 +345,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="bfloat16 matrix products in training the VAE and the denoiser (~1.5x faster on "
         "CPUs with native bfloat16; not bit-identical to the default float32)",
+    )
+    fit.add_argument(
+        "--epochs",
+        type=_positive(int),
+        help="denoiser training epochs (default: the estimator's 400; 160 with "
+        "--learning-rate 2e-3 fitted the conv pipeline at 10,000 in 8 minutes)",
+    )
+    fit.add_argument(
+        "--learning-rate",
+        type=_positive(float),
+        help="denoiser peak learning rate (default: the estimator's 1e-3)",
     )
     fit.add_argument("--out", required=True, help="model file to write")
     fit.add_argument("--quiet", action="store_true")

@@ -124,6 +124,11 @@ def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeyp
     low = str(tmp_path / "low.genosynth")
     assert main([*fit[:-1], low, "--bfloat16"]) == 0
     assert load(low)["vae"].training_dtype == load(low)["diffusion"].training_dtype == "bfloat16"
+    short = str(tmp_path / "short.genosynth")
+    assert main([*fit[:-1], short, "--epochs", "2", "--learning-rate", "2e-3"]) == 0
+    diffusion = load(short)["diffusion"]
+    assert (diffusion.max_iter, diffusion.learning_rate_init) == (2, 0.002)
+    assert len(diffusion.loss_curve_) == 2  # the shrunken test default is 1 epoch
     sample = ["sample", model, "--n", "12", "--format", "plink", "--seed", "1"]
     assert main([*sample, "--out", str(tmp_path / "a")]) == 0
     assert main([*sample, "--bfloat16", "--out", str(tmp_path / "b")]) == 0
@@ -249,3 +254,18 @@ def test_unknown_sample_ids_and_bad_pheno_file(plink_cohort, tmp_path, capsys):
         == 2
     )
     assert "IID" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "flag, value, message",
+    [
+        ("--epochs", "0", "must be greater than 0, got 0"),
+        ("--epochs", "1.5", "invalid int value: '1.5'"),
+        ("--learning-rate", "-0.001", "must be greater than 0, got -0.001"),
+    ],
+)
+def test_fit_refuses_non_positive_epochs_and_learning_rate(flag, value, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--plink", "x", "--out", "m", flag, value])
+    assert exc.value.code == 2
+    assert f"argument {flag}: {message}" in capsys.readouterr().err
