@@ -1,5 +1,9 @@
 """The genosynth command line: fit -> sample -> evaluate on PLINK files, clear errors."""
 
+import re
+import shlex
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -269,3 +273,16 @@ def test_fit_refuses_non_positive_epochs_and_learning_rate(flag, value, message,
         main(["fit", "--plink", "x", "--out", "m", flag, value])
     assert exc.value.code == 2
     assert f"argument {flag}: {message}" in capsys.readouterr().err
+
+
+def test_readme_commands_parse():
+    """Every ``genosynth`` command line in the README uses flags the parser knows."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.DOTALL)
+    lines = "".join(blocks).replace("\\\n", " ").splitlines()
+    commands = [shlex.split(line) for line in lines if line.startswith("genosynth ")]
+    assert len(commands) >= 2
+    parser = build_parser()
+    for command in commands:
+        args = parser.parse_args(command[1:])  # exits (code 2) on an unknown flag
+        assert args.func.__name__ == f"cmd_{command[1]}"
