@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs",
         type=_positive(int),
         help="denoiser training epochs (default: the estimator's 400; 160 with "
-        "--learning-rate 2e-3 fitted the conv pipeline at 10,000 in 8 minutes)",
+        "--learning-rate 2e-3 fitted the conv pipeline at 10,000 in 8-9 minutes)",
     )
     fit.add_argument(
         "--learning-rate",
