@@ -13,14 +13,14 @@ Usage::
     python benchmarks/bench_end_to_end.py                       # N=2000,6000,10000; K=1024
     python benchmarks/bench_end_to_end.py --sizes 2000 --n-snps 512,1024,2048
     python benchmarks/bench_end_to_end.py --guidance 1,2,3,4,5  # guidance sweep at one size
-    python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv --guidance 1,2
+    python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser mlp --guidance 1,2
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-decoder-noise 0.3
     python benchmarks/bench_end_to_end.py --sizes 6000 --growth-factor 54  # growing population
-    python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser conv \
-        --diffusion '{"snr_gamma": 2, "sampler": "dpm++2m", "n_steps": 10}'
-    python benchmarks/bench_end_to_end.py --sizes 10000 --denoiser conv \
-        --vae '{"training_dtype": "bfloat16"}' --diffusion '{"training_dtype": "bfloat16"}'
+    python benchmarks/bench_end_to_end.py --sizes 6000 \
+        --diffusion '{"snr_gamma": null, "sampler": "ddim", "n_steps": 15}'
+    python benchmarks/bench_end_to_end.py --sizes 10000 \
+        --vae '{"training_dtype": "float32"}' --diffusion '{"training_dtype": "float32"}'
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -66,7 +66,7 @@ def run_one(
     n_variants: int,
     seed: int,
     guidance=None,
-    denoiser="mlp",
+    denoiser="auto",
     vae_params=None,
     growth_factor=1.0,
     diffusion_params=None,
@@ -131,7 +131,7 @@ def run_one(
         t_sample = time.perf_counter() - t0
         frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
         row = {
-            "generator": f"genosynth ({denoiser})"
+            "generator": f"genosynth ({pipe['diffusion'].module_config_['architecture']})"
             + "".join(f", VAE {k}={v}" for k, v in (vae_params or {}).items())
             + "".join(f", {k}={v}" for k, v in (diffusion_params or {}).items()),
             "guidance": scale,
@@ -184,7 +184,7 @@ def main() -> None:
         default=1.0,
         help="simulate_case_control(growth_factor=...): recent population growth",
     )
-    parser.add_argument("--denoiser", default="mlp", choices=["mlp", "conv"])
+    parser.add_argument("--denoiser", default="auto", choices=["auto", "mlp", "conv"])
     parser.add_argument(
         "--vae-label-weight", type=float, default=0.0, help="GenotypeVAE(label_weight=...)"
     )

@@ -14,17 +14,61 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-DTYPES = {"float32", "bfloat16"}
+DTYPES = {"float32", "bfloat16", "auto"}
 """The precisions a ``*_dtype`` parameter of a genosynth estimator accepts."""
+
+
+def native_bfloat16(device) -> bool:
+    """Whether ``device`` computes in bfloat16 natively rather than by emulation.
+
+    A CPU counts when it has AVX512-BF16 or AMX-BF16 (read from torch's own
+    CPU feature probe; torch builds without the probe count as no), a CUDA
+    device when torch reports bfloat16 support.
+
+    Examples
+    --------
+    >>> isinstance(native_bfloat16("cpu"), bool)
+    True
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    probe = getattr(torch.cpu, "get_capabilities", None)
+    if probe is None:
+        return False
+    features = probe()
+    return bool(features.get("avx512_bf16") or features.get("amx_bf16"))
+
+
+def resolve_dtype(device, dtype: str) -> str:
+    """Turn a ``*_dtype`` parameter into ``"float32"`` or ``"bfloat16"``.
+
+    ``"auto"`` is bfloat16 where the device computes it natively
+    (:func:`native_bfloat16`) and float32 elsewhere: emulated bfloat16 is
+    slower than float32, so it would buy nothing.
+
+    Examples
+    --------
+    >>> resolve_dtype("cpu", "float32")
+    'float32'
+    >>> resolve_dtype("cpu", "auto") in {"float32", "bfloat16"}
+    True
+    """
+    if dtype != "auto":
+        return dtype
+    return "bfloat16" if native_bfloat16(device) else "float32"
 
 
 def precision(device: torch.device, dtype: str):
     """Context in which the matrix products of ``device`` run in ``dtype`` (one of DTYPES).
 
     ``"bfloat16"`` is torch autocast (weights and reductions stay float32);
-    ``"float32"`` changes nothing.
+    ``"float32"`` changes nothing; ``"auto"`` is resolved by :func:`resolve_dtype`.
     """
-    return torch.autocast(device.type, torch.bfloat16, enabled=dtype == "bfloat16")
+    enabled = resolve_dtype(device, dtype) == "bfloat16"
+    return torch.autocast(device.type, torch.bfloat16, enabled=enabled)
 
 
 def resolve_device(device) -> torch.device:

@@ -96,6 +96,11 @@ def _positive(kind):
     return parse
 
 
+# The *_dtype values of the estimators (genosynth._torch_utils.DTYPES, which
+# imports torch: the parser is built without it so that --help is instant).
+_PRECISIONS = ("auto", "float32", "bfloat16")
+
+
 def _default_pipeline(n_snps: int, random_state: int, verbose: bool):
     from genosynth import (
         ConditionalLatentDiffusion,
@@ -196,9 +201,13 @@ def cmd_fit(args) -> int:
     if np.all(np.isin(y, (0, 1))):
         y = y.astype(np.int64)
     pipe = _default_pipeline(args.n_snps, args.seed, not args.quiet)
-    pipe.set_params(diffusion__denoiser=args.denoiser, vae__decoder_noise=args.decoder_noise)
-    if args.bfloat16:
-        pipe.set_params(vae__training_dtype="bfloat16", diffusion__training_dtype="bfloat16")
+    pipe.set_params(vae__decoder_noise=args.decoder_noise)
+    if args.denoiser is not None:
+        pipe.set_params(diffusion__denoiser=args.denoiser)
+    if args.precision is not None:
+        pipe.set_params(
+            vae__training_dtype=args.precision, diffusion__training_dtype=args.precision
+        )
     if args.epochs is not None:
         pipe.set_params(diffusion__max_iter=args.epochs)
     if args.learning_rate is not None:
@@ -253,8 +262,10 @@ def _sampling_params(args) -> dict:
                 f"--guidance-interval takes START,STOP fractions, got {args.guidance_interval!r}"
             ) from None
     overrides = {f"diffusion__{k}": v for k, v in params.items() if v is not None}
-    if args.bfloat16:
-        overrides.update(diffusion__sampling_dtype="bfloat16", vae__decoding_dtype="bfloat16")
+    if args.precision is not None:
+        overrides.update(
+            diffusion__sampling_dtype=args.precision, vae__decoding_dtype=args.precision
+        )
     return overrides
 
 
@@ -329,9 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument(
         "--denoiser",
-        choices=("mlp", "conv"),
-        default="mlp",
-        help="diffusion network: mlp (fast, default) or conv (higher LD fidelity, slower)",
+        choices=("conv", "mlp"),
+        help="diffusion network: conv (default; higher LD fidelity) or mlp (about 2x faster)",
     )
     fit.add_argument(
         "--decoder-noise",
@@ -341,21 +351,20 @@ def build_parser() -> argparse.ArgumentParser:
         "higher AF/LD fidelity, synthetic individuals easier to tell from real ones)",
     )
     fit.add_argument(
-        "--bfloat16",
-        action="store_true",
-        help="bfloat16 matrix products in training the VAE and the denoiser (~1.5x faster on "
-        "CPUs with native bfloat16; not bit-identical to the default float32)",
+        "--precision",
+        choices=_PRECISIONS,
+        help="matrix products in training the VAE and the denoiser (default auto: bfloat16 on "
+        "devices with native bfloat16, ~1.5x faster; float32 elsewhere)",
     )
     fit.add_argument(
         "--epochs",
         type=_positive(int),
-        help="denoiser training epochs (default: the estimator's 400; 160 with "
-        "--learning-rate 2e-3 fitted the conv pipeline at 10,000 in 8-9 minutes)",
+        help="denoiser training epochs (default: 160 for conv, 400 for mlp)",
     )
     fit.add_argument(
         "--learning-rate",
         type=_positive(float),
-        help="denoiser peak learning rate (default: the estimator's 1e-3)",
+        help="denoiser peak learning rate (default: 2e-3 for conv, 1e-3 for mlp)",
     )
     fit.add_argument("--out", required=True, help="model file to write")
     fit.add_argument("--quiet", action="store_true")
@@ -368,10 +377,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--format", choices=("plink", "zarr"), default="plink")
     sample.add_argument("--seed", type=int, default=0)
     sample.add_argument(
-        "--bfloat16",
-        action="store_true",
-        help="bfloat16 matrix products in the denoiser and the decoder (~2x faster on CPUs "
-        "with native bfloat16; not bit-identical to the default float32)",
+        "--precision",
+        choices=_PRECISIONS,
+        help="precision of the denoiser and the decoder (default: the model's; auto is bfloat16 "
+        "on devices with native bfloat16, ~2x faster; float32 is bit-identical across machines)",
     )
     sample.add_argument("--guidance", type=float, help="guidance scale (default: the model's)")
     sample.add_argument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -25,7 +26,14 @@ from genosynth._schedules import (
     velocity,
 )
 from genosynth._torch_estimator import TorchEstimatorMixin
-from genosynth._torch_utils import DTYPES, inference_batches, precision, seed_from, seeded
+from genosynth._torch_utils import (
+    DTYPES,
+    inference_batches,
+    precision,
+    resolve_dtype,
+    seed_from,
+    seeded,
+)
 from genosynth._training import train
 
 _N_VALIDATION_REPEATS = 4
@@ -37,6 +45,17 @@ _AUTO_SIZES = {"mlp": (256, 3), "conv": (128, 3)}
 # a trade of TSTR for LD and closeness to real people, worth it for the conv network
 # (whose purpose is LD), not for the MLP (small LD gain, larger TSTR loss).
 _AUTO_SNR_GAMMA = {"mlp": None, "conv": 2.0}
+# learning_rate_init and max_iter of each denoiser when set to "auto": at most
+# _AUTO_MAX_EPOCHS epochs, and for the conv network at most a budget of training
+# examples (benchmarks/README.md, "The conv denoiser by default"). 160 epochs at
+# 2e-3 on 7,200 rows (10,000 individuals) fitted the conv pipeline in 8-9 minutes
+# for ~0.01 of LD against 400 epochs at 1e-3; on the demo cohort (2,160 rows) 400
+# epochs took `genosynth demo` to 5:41 against 3:13 for 160 (LD 0.924 vs 0.894),
+# so the conv cap is 240. The MLP at 160 / 2e-3 lost TSTR (0.92 against 0.95) and
+# costs little per epoch, so it keeps 400 at 1e-3.
+_AUTO_LEARNING_RATE = {"mlp": 1e-3, "conv": 2e-3}
+_AUTO_MAX_EPOCHS = {"mlp": 400, "conv": 240}
+_AUTO_EXAMPLES = {"mlp": None, "conv": 160 * 7_200}
 # Rows sampled together on a CPU (see inference_batches), by network and
 # sampling dtype: the conv network's float32 activations are 8x wider than the
 # MLP's and fall out of cache sooner (499 vs 419 sampled/s at 64 vs 256 rows),
@@ -78,14 +97,19 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    denoiser : {"mlp", "conv"}, default="mlp"
-        The network. ``"mlp"``: a residual MLP over the flattened latent
-        (fast). ``"conv"``: kernel-3 convolutions along the latent read as
-        ``n_features // latent_channels`` positions of ``latent_channels``
+    denoiser : {"auto", "conv", "mlp"}, default="auto"
+        The network. ``"conv"``: kernel-3 convolutions along the latent read
+        as ``n_features // latent_channels`` positions of ``latent_channels``
         values (the layout of :meth:`GenotypeVAE.transform`), grouped into
         tokens of ``patch_size`` positions; it learns the local haplotype
-        structure much better (higher LD and allele-frequency fidelity) at
-        4-5x the fit time and 3-6x the sampling time (see the user guide).
+        structure (at 10,000 individuals: LD r² correlation 0.94-0.96,
+        allele-frequency r 0.996). ``"mlp"``: a residual MLP over the
+        flattened latent, about 2x faster to fit and to sample but blurrier
+        (LD 0.77-0.83, allele-frequency r 0.98; see the user guide).
+        ``"auto"``: ``"conv"`` when ``latent_channels`` divides the number of
+        latent features (every :class:`GenotypeVAE` latent with matching
+        ``latent_channels``), ``"mlp"`` otherwise; ``module_config_`` records
+        the choice.
     hidden_size : int or "auto", default="auto"
         Width of the residual stream (channels per token for ``"conv"``).
         ``"auto"``: 256 for ``"mlp"``, 128 for ``"conv"``.
@@ -119,10 +143,14 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         with the TSTR ratio 0.953 -> 0.943 (``nnaa_real`` 0.89 -> 0.83 at
         both); for the MLP +0.013 LD but -0.02 TSTR. Set None when the
         label signal matters more than LD.
-    guidance_scale : float, default=2.0
+    guidance_scale : float, default=4.0
         Default classifier-free guidance strength ``s`` for :meth:`sample`
-        (1 = plain conditional model, 0 = unconditional).
-    guidance_interval : (float, float), default=(0.0, 1.0)
+        on the steps of ``guidance_interval`` (1 = plain conditional model,
+        0 = unconditional; with ``guidance_interval=(0.0, 1.0)``, 0 is an
+        unconditional model throughout). On the conv denoiser at 6,000
+        individuals, 4 gave the best TSTR ratio of 2, 3, 4 and 6
+        (benchmarks/README.md).
+    guidance_interval : (float, float), default=(0.5, 1.0)
         The part of the noising process, as fractions ``(start, stop)`` of
         ``n_timesteps``, whose sampling steps are guided; the other steps use
         the plain conditional model (``s = 1``) in one pass instead of two
@@ -131,18 +159,19 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         noisy end, so ``(0.5, 1.0)`` kept the TSTR, LD and privacy scores of
         full guidance and sampled 16% (MLP) to 30% (conv) faster, while
         ``(0.0, 0.5)`` lost the label signal of guidance altogether.
-    n_steps : int, default=15
-        Default number of sampling steps. On a 6,000-person benchmark
-        15, 25 and 50 DDIM steps gave the same fidelity, utility and privacy
-        within noise (benchmarks/README.md); cost is linear in the steps.
-    sampler : {"ddim", "dpm++2m"}, default="ddim"
+    n_steps : int, default=8
+        Default number of sampling steps; cost is linear in the steps. On a
+        6,000-person benchmark 15, 25 and 50 DDIM steps gave the same
+        fidelity, utility and privacy within noise, and 8 DPM-Solver++ steps
+        scored like 15 DDIM ones (benchmarks/README.md).
+    sampler : {"dpm++2m", "ddim"}, default="dpm++2m"
         ODE solver of :meth:`sample`. ``"ddim"``: deterministic DDIM (first
         order). ``"dpm++2m"``: DPM-Solver++(2M) (Lu et al. 2022), second
         order at the same cost per step: on an exact Gaussian flow its 15
         steps came within 0.006 of the exact sample spread (DDIM: 0.05), and
         on the benchmark cohort its 8 steps scored like DDIM's 15 at twice
         the speed (benchmarks/README.md).
-    sampling_dtype : {"float32", "bfloat16"}, default="float32"
+    sampling_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the denoiser in :meth:`sample` (training has its own
         ``training_dtype``). ``"bfloat16"`` runs a bfloat16 copy of the
         network (the sampler's updates stay float32) and samples about 2x
@@ -150,8 +179,9 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         on a 6,000-person benchmark its cohorts scored the same as float32
         ones (benchmarks/README.md), but they are not bit-identical to them,
         nor across machines with different bfloat16 kernels. Worth it mainly
-        for ``denoiser="conv"``.
-    training_dtype : {"float32", "bfloat16"}, default="float32"
+        for ``denoiser="conv"``. ``"auto"``: bfloat16 where the device
+        computes it natively, float32 elsewhere.
+    training_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the denoiser's matrix products in :meth:`fit` (torch
         autocast; the weights, the optimiser state, the loss and the
         validation score stay float32). ``"bfloat16"`` trained the conv
@@ -159,13 +189,23 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         (AVX512-BF16), and at 10,000 individuals its cohort scored like the
         float32 one (LD r² correlation 0.972 both, TSTR ratio 0.950 vs
         0.943; benchmarks/README.md). Fits repeat on one machine but are not
-        bit-identical to float32 fits, nor across machines.
-    max_iter : int, default=400
-        Maximum number of epochs.
+        bit-identical to float32 fits, nor across machines. ``"auto"``:
+        bfloat16 where the device computes it natively (CPUs with
+        AVX512-BF16 or AMX, CUDA GPUs with bfloat16), float32 elsewhere.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. ``"auto"``: 400 for ``"mlp"``; for
+        ``"conv"`` ``min(240, ceil(1,152,000 / n_fit))`` with ``n_fit`` the
+        training rows after the validation split, i.e. 240 epochs up to
+        4,800 rows and then a fixed budget of training examples, 160 epochs
+        at 10,000 individuals. With ``learning_rate_init=2e-3`` those 160
+        epochs cost the conv denoiser about 0.01 of LD r² correlation against
+        400 at 1e-3, and no TSTR or privacy, at 0.35-0.4x the fit time
+        (benchmarks/README.md).
     batch_size : int, default=256
         Mini-batch size.
-    learning_rate_init : float, default=1e-3
-        Initial AdamW learning rate (cosine-decayed).
+    learning_rate_init : float or "auto", default="auto"
+        Peak AdamW learning rate (cosine-decayed). ``"auto"``: 2e-3 for
+        ``"conv"``, 1e-3 for ``"mlp"``.
     weight_decay : float, default=0.0
         AdamW weight decay.
     ema_decay : float, default=0.995
@@ -222,7 +262,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "denoiser": [StrOptions(set(DENOISERS))],
+        "denoiser": [StrOptions({*DENOISERS, "auto"})],
         "latent_channels": [Interval(Integral, 1, None, closed="left")],
         "patch_size": [Interval(Integral, 1, None, closed="left")],
         "hidden_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -237,9 +277,9 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         "sampler": [StrOptions(set(SAMPLERS))],
         "sampling_dtype": [StrOptions(DTYPES)],
         "training_dtype": [StrOptions(DTYPES)],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
         "early_stopping": ["boolean"],
@@ -253,7 +293,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
 
     def __init__(
         self,
-        denoiser="mlp",
+        denoiser="auto",
         hidden_size="auto",
         n_blocks="auto",
         latent_channels=8,
@@ -261,17 +301,17 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         n_timesteps=1000,
         beta_schedule="cosine",
         p_uncond=0.2,
-        guidance_scale=2.0,
-        n_steps=15,
+        guidance_scale=4.0,
+        n_steps=8,
         *,
         snr_gamma="auto",
-        guidance_interval=(0.0, 1.0),
-        sampler="ddim",
-        sampling_dtype="float32",
-        training_dtype="float32",
-        max_iter=400,
+        guidance_interval=(0.5, 1.0),
+        sampler="dpm++2m",
+        sampling_dtype="auto",
+        training_dtype="auto",
+        max_iter="auto",
         batch_size=256,
-        learning_rate_init=1e-3,
+        learning_rate_init="auto",
         weight_decay=0.0,
         ema_decay=0.995,
         early_stopping=True,
@@ -317,6 +357,21 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     def _alphas_cumprod(self) -> torch.Tensor:
         return SCHEDULES[self.beta_schedule](self.n_timesteps).float()
 
+    def _max_iter(self, architecture: str, n_fit: int) -> int:
+        if self.max_iter != "auto":
+            return self.max_iter
+        cap, budget = _AUTO_MAX_EPOCHS[architecture], _AUTO_EXAMPLES[architecture]
+        if budget is None:
+            return cap
+        return min(cap, math.ceil(budget / max(n_fit, 1)))
+
+    def _resolved_denoiser(self, n_features: int) -> str:
+        """The network ``denoiser`` names for a latent of ``n_features`` values."""
+        if self.denoiser != "auto":
+            return self.denoiser
+        # The conv network needs whole positions of latent_channels values.
+        return "mlp" if n_features % self.latent_channels else "conv"
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, Z, y):
         """Fit the denoiser on latents ``Z`` with labels ``y``.
@@ -347,7 +402,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         labels = encoder.transform(y)
         self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
         self.n_features_in_ = Z.shape[1]
-        if self.denoiser == "conv" and Z.shape[1] % self.latent_channels:
+        architecture = self._resolved_denoiser(Z.shape[1])
+        if architecture == "conv" and Z.shape[1] % self.latent_channels:
             raise ValueError(
                 f"denoiser='conv' reads the {Z.shape[1]} latent features as positions of "
                 f"latent_channels={self.latent_channels} values, which does not divide them; "
@@ -364,13 +420,13 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         rng = np.random.default_rng(seed)
         auto_hidden, auto_blocks = self.hidden_size == "auto", self.n_blocks == "auto"
         self.module_config_ = {
-            "architecture": self.denoiser,
+            "architecture": architecture,
             "n_features": self.n_features_in_,
             "n_classes": len(self.classes_),
-            "hidden": _AUTO_SIZES[self.denoiser][0] if auto_hidden else self.hidden_size,
-            "n_blocks": _AUTO_SIZES[self.denoiser][1] if auto_blocks else self.n_blocks,
+            "hidden": _AUTO_SIZES[architecture][0] if auto_hidden else self.hidden_size,
+            "n_blocks": _AUTO_SIZES[architecture][1] if auto_blocks else self.n_blocks,
         }
-        if self.denoiser == "conv":
+        if architecture == "conv":
             self.module_config_["channels"] = self.latent_channels
             self.module_config_["patch"] = self.patch_size
         with seeded(seed):
@@ -387,7 +443,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         val_idx = torch.as_tensor(np.sort(order[:n_val]), device=device)
         ac = self._alphas_cumprod().to(device)
         T, p_uncond = self.n_timesteps, float(self.p_uncond)
-        gamma = _AUTO_SNR_GAMMA[self.denoiser] if self.snr_gamma == "auto" else self.snr_gamma
+        gamma = _AUTO_SNR_GAMMA[architecture] if self.snr_gamma == "auto" else self.snr_gamma
         snr_weight = None if gamma is None else min_snr_velocity_weights(ac, float(gamma))
 
         def loss_fn(net, batch, generator):
@@ -428,9 +484,13 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             module,
             loss_fn,
             (X_t[fit_idx], y_t[fit_idx]),
-            max_iter=self.max_iter,
+            max_iter=self._max_iter(architecture, len(fit_idx)),
             batch_size=self.batch_size,
-            learning_rate_init=self.learning_rate_init,
+            learning_rate_init=(
+                _AUTO_LEARNING_RATE[architecture]
+                if self.learning_rate_init == "auto"
+                else self.learning_rate_init
+            ),
             generator=self._generator(rng.integers(2**31), device),
             validation_tensors=validation,
             score_fn=score_fn,
@@ -520,7 +580,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         gen = self._generator(rng, "cpu")
         module = self._module_on(self._device()).eval()
         device = module.out.weight.device
-        if self.sampling_dtype == "bfloat16":
+        sampling_dtype = resolve_dtype(device, self.sampling_dtype)
+        if sampling_dtype == "bfloat16":
             # A bfloat16 copy of the network rather than autocast, which
             # re-casts every layer's weights and float32 activations on each
             # call: the conv sampler ran 1.1-1.3x faster (benchmarks/README.md).
@@ -532,7 +593,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         alphas_cumprod = self._alphas_cumprod()
         timesteps = sampling_timesteps(self.n_timesteps, steps)
         out = []
-        cpu_rows = _CPU_BATCH[_architecture(self.module_config_), self.sampling_dtype]
+        cpu_rows = _CPU_BATCH[_architecture(self.module_config_), sampling_dtype]
         for rows in inference_batches(len(labels), device, cpu_rows):
             lab = torch.as_tensor(labels[rows], device=device)
             null = torch.full_like(lab, module.null_label)

@@ -125,7 +125,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         Minimum validation-accuracy gain that counts as improvement.
     warm_start : bool, default=False
         Continue training the fitted network on the next ``fit``.
-    decoding_dtype : {"float32", "bfloat16"}, default="float32"
+    decoding_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the decoder's matrix products in :meth:`inverse_transform`
         and :meth:`decode_proba` (encoding is always float32; training has
         its own ``training_dtype``).
@@ -133,15 +133,18 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         native bfloat16 (AVX512-BF16), and 99.95% of the decoded genotypes
         equalled the float32 ones (benchmarks/README.md); like the
         diffusion's ``sampling_dtype``, it is not bit-identical across
-        machines.
-    training_dtype : {"float32", "bfloat16"}, default="float32"
+        machines. ``"auto"``: bfloat16 where the device computes it natively
+        (CPUs with AVX512-BF16 or AMX, CUDA GPUs with bfloat16), float32
+        elsewhere.
+    training_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the network's matrix products in :meth:`fit` (torch
         autocast; the weights, the optimiser state, the losses and the
         validation accuracy stay float32). ``"bfloat16"`` fitted 8,000
         individuals x 1,024 SNPs in 240 s against 339 s on a CPU with native
         bfloat16 (AVX512-BF16), with held-out reconstruction 0.997 against
         0.995 (benchmarks/README.md). Fits repeat on one machine but are not
-        bit-identical to float32 fits, nor across machines.
+        bit-identical to float32 fits, nor across machines. ``"auto"``:
+        bfloat16 where the device computes it natively, float32 elsewhere.
     device : str, default="auto"
         ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``.
     random_state : int, RandomState instance or None, default=None
@@ -232,8 +235,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         n_iter_no_change=15,
         tol=1e-4,
         warm_start=False,
-        decoding_dtype="float32",
-        training_dtype="float32",
+        decoding_dtype="auto",
+        training_dtype="auto",
         device="auto",
         random_state=None,
         verbose=False,

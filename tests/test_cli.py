@@ -113,20 +113,24 @@ def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):
     assert len(pd.read_csv(d / "r.csv")) > 5
 
 
-def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeypatch, tmp_path):
+def test_denoiser_decoder_noise_and_precision_flags(plink_cohort, monkeypatch, tmp_path):
     d, _ = plink_cohort
     from genosynth import load
 
     _shrink_cli_models(monkeypatch, max_iter=1)
     model = str(tmp_path / "m.genosynth")
     fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
-    assert main([*fit, "--denoiser", "conv", "--decoder-noise", "0.3"]) == 0
+    assert main([*fit, "--decoder-noise", "0.3"]) == 0
     pipe = load(model)
-    assert pipe["diffusion"].module_config_["architecture"] == "conv"
+    assert pipe["diffusion"].module_config_["architecture"] == "conv"  # the default
     assert pipe["vae"].decoder_noise == 0.3
-    assert pipe["vae"].training_dtype == pipe["diffusion"].training_dtype == "float32"
+    assert pipe["vae"].training_dtype == pipe["diffusion"].training_dtype == "auto"
+    mlp = str(tmp_path / "mlp.genosynth")
+    assert main([*fit[:-1], mlp, "--denoiser", "mlp", "--precision", "float32"]) == 0
+    assert load(mlp)["diffusion"].module_config_["architecture"] == "mlp"
+    assert load(mlp)["vae"].training_dtype == load(mlp)["diffusion"].training_dtype == "float32"
     low = str(tmp_path / "low.genosynth")
-    assert main([*fit[:-1], low, "--bfloat16"]) == 0
+    assert main([*fit[:-1], low, "--precision", "bfloat16"]) == 0
     assert load(low)["vae"].training_dtype == load(low)["diffusion"].training_dtype == "bfloat16"
     short = str(tmp_path / "short.genosynth")
     assert main([*fit[:-1], short, "--epochs", "2", "--learning-rate", "2e-3"]) == 0
@@ -135,7 +139,7 @@ def test_conv_denoiser_decoder_noise_and_bfloat16_sampling(plink_cohort, monkeyp
     assert len(diffusion.loss_curve_) == 2  # the shrunken test default is 1 epoch
     sample = ["sample", model, "--n", "12", "--format", "plink", "--seed", "1"]
     assert main([*sample, "--out", str(tmp_path / "a")]) == 0
-    assert main([*sample, "--bfloat16", "--out", str(tmp_path / "b")]) == 0
+    assert main([*sample, "--precision", "float32", "--out", str(tmp_path / "b")]) == 0
     G_a, _ = as_genotypes(read_plink(tmp_path / "a"))
     G_b, _ = as_genotypes(read_plink(tmp_path / "b"))
     assert G_a.shape == G_b.shape == (12, 8)
@@ -150,6 +154,15 @@ def test_sampler_choices_are_the_library_samplers():
     assert sorted(action.choices) == sorted(SAMPLERS)
 
 
+def test_precision_choices_are_the_library_dtypes():
+    from genosynth._torch_utils import DTYPES
+
+    for command in ("fit", "sample"):
+        parser = build_parser()._subparsers._group_actions[0].choices[command]
+        (action,) = [a for a in parser._actions if a.dest == "precision"]
+        assert set(action.choices) == DTYPES
+
+
 def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsys):
     d, _ = plink_cohort
     from genosynth import load
@@ -159,7 +172,8 @@ def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsy
     fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet", "--out", model]
     assert main(fit) == 0
     sample = ["sample", model, "--n", "40", "--format", "plink", "--seed", "1"]
-    flags = "--sampler dpm++2m --steps 6 --guidance 3 --guidance-interval 0.5,1 --bfloat16".split()
+    flags = "--sampler dpm++2m --steps 6 --guidance 3 --guidance-interval 0.5,1".split()
+    flags += ["--precision", "float32"]
     assert main([*sample, *flags, "--out", str(tmp_path / "a")]) == 0
     # the file holds what the library gives with the same settings
     pipe = load(model).set_params(
@@ -167,8 +181,8 @@ def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsy
         diffusion__n_steps=6,
         diffusion__guidance_scale=3.0,
         diffusion__guidance_interval=(0.5, 1.0),
-        diffusion__sampling_dtype="bfloat16",
-        vae__decoding_dtype="bfloat16",
+        diffusion__sampling_dtype="float32",
+        vae__decoding_dtype="float32",
     )
     expected = pipe.sample_dataset(40, random_state=1)
     G_cli, _ = as_genotypes(read_plink(tmp_path / "a"))

@@ -20,7 +20,19 @@ from genosynth._schedules import (
     velocity,
 )
 
-SMALL = dict(hidden_size=64, n_blocks=2, n_steps=20)
+# Tiny networks, and the sampling and precision settings of the mechanics
+# these tests pin down (float32 throughout, guidance on every step) rather than
+# the defaults, which test_defaults_* cover.
+SMALL = dict(
+    hidden_size=64,
+    n_blocks=2,
+    n_steps=20,
+    sampler="ddim",
+    guidance_scale=2.0,
+    guidance_interval=(0.0, 1.0),
+    sampling_dtype="float32",
+    training_dtype="float32",
+)
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +209,7 @@ def test_bfloat16_training_learns_as_well_and_is_seeded(blobs, fitted):
     weights stay float32, the samples keep the label split, and fits repeat."""
     Z, y = blobs
     low = ConditionalLatentDiffusion(
-        **SMALL, max_iter=150, training_dtype="bfloat16", random_state=0
+        **{**SMALL, "training_dtype": "bfloat16"}, max_iter=150, random_state=0
     ).fit(Z, y)
     assert all(p.dtype == torch.float32 for p in low.module_.parameters())
     assert low.loss_curve_ != fitted.loss_curve_  # the setting takes effect
@@ -207,7 +219,7 @@ def test_bfloat16_training_learns_as_well_and_is_seeded(blobs, fitted):
     assert np.all((Z_new[:, 0] > 0) == (y_new == 2))
     again = [
         ConditionalLatentDiffusion(
-            **SMALL, max_iter=3, training_dtype="bfloat16", random_state=1
+            **{**SMALL, "training_dtype": "bfloat16"}, max_iter=3, random_state=1
         ).fit(Z, y)
         for _ in range(2)
     ]
@@ -353,3 +365,50 @@ def test_clear_errors(blobs):
 )
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
+
+
+def test_defaults_pick_the_network_and_its_training_by_latent_shape(blobs, monkeypatch):
+    """``"auto"``: the conv network (an example budget, 2e-3) on a latent of whole
+    ``latent_channels`` positions, the MLP (400 epochs at 1e-3) on any other."""
+    import genosynth.diffusion as diffusion
+
+    seen = []
+
+    def one_epoch(module, loss_fn, tensors, **kw):
+        seen.append((kw["max_iter"], kw["learning_rate_init"]))
+        return real_train(module, loss_fn, tensors, **{**kw, "max_iter": 1})
+
+    real_train = diffusion.train
+    monkeypatch.setattr(diffusion, "train", one_epoch)
+    Z, y = blobs
+    wide = np.hstack([Z, Z + 0.1, Z[:, :4]])  # 16 features: 2 positions of 8 channels
+    model = ConditionalLatentDiffusion(random_state=0)
+    assert model.fit(wide, y).module_config_["architecture"] == "conv"
+    assert model.fit(Z, y).module_config_["architecture"] == "mlp"  # 6 features
+    assert seen == [(240, 2e-3), (400, 1e-3)]  # 1,080 rows: under the conv example budget
+    # the conv budget: 160 epochs of 7,200 rows (10,000 individuals), at most 240
+    assert [model._max_iter("conv", n) for n in (1_000, 7_200, 14_400)] == [240, 160, 80]
+    assert model._max_iter("mlp", 10**6) == 400
+    explicit = ConditionalLatentDiffusion(max_iter=7, learning_rate_init=5e-4, random_state=0)
+    explicit.fit(wide, y)
+    assert seen[-1] == (7, 5e-4)
+    with pytest.raises(ValueError, match="latent_channels=8"):
+        ConditionalLatentDiffusion(denoiser="conv").fit(Z, y)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_is_bfloat16_only_where_native(fitted, native, monkeypatch):
+    import genosynth._torch_utils as torch_utils
+
+    monkeypatch.setattr(torch_utils, "native_bfloat16", lambda device: native)
+    expected = "bfloat16" if native else "float32"
+    assert torch_utils.resolve_dtype("cpu", "auto") == expected
+    assert torch_utils.resolve_dtype("cpu", "float32") == "float32"
+    with torch_utils.precision(torch.device("cpu"), "auto"):
+        product = torch.ones(2, 2) @ torch.ones(2, 2)
+    assert product.dtype == getattr(torch, expected)
+    auto = pickle.loads(pickle.dumps(fitted)).set_params(sampling_dtype="auto")
+    pinned = pickle.loads(pickle.dumps(fitted)).set_params(sampling_dtype=expected)
+    np.testing.assert_array_equal(
+        auto.sample(40, random_state=2)[0], pinned.sample(40, random_state=2)[0]
+    )
