@@ -359,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--epochs",
         type=_positive(int),
-        help="denoiser training epochs (default: 160 for conv, 400 for mlp)",
+        help="denoiser training epochs (default: conv min(240, 1,152,000 / training rows), "
+        "i.e. 160 at 10,000 individuals; mlp 400)",
     )
     fit.add_argument(
         "--learning-rate",
