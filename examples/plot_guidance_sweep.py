@@ -61,7 +61,14 @@ pipe = GenerativePipeline(
     [
         ("gwas", GWASSelector(n_snps=32 if TINY else 256)),
         ("vae", GenotypeVAE(max_iter=2 if TINY else 60, batch_size=32, random_state=0)),
-        ("diffusion", ConditionalLatentDiffusion(max_iter=2 if TINY else 200, random_state=0)),
+        (
+            "diffusion",
+            # Guide every sampling step (the default guides only the noisy half),
+            # so that s = 0 below is the unconditional model throughout.
+            ConditionalLatentDiffusion(
+                guidance_interval=(0.0, 1.0), max_iter=2 if TINY else 200, random_state=0
+            ),
+        ),
     ]
 ).fit(ds.isel(samples=idx_train), y_train)
 
