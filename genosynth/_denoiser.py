@@ -1,9 +1,11 @@
 """The denoising networks of :class:`genosynth.ConditionalLatentDiffusion`.
 
 Two networks share one design: a residual stack whose conditioning --
-timestep and label -- enters every block as a FiLM scale and shift. The label
-embedding has one extra row, the learned *null token*, that stands for "no
-label" in classifier-free guidance.
+timestep and label -- enters every block as a FiLM scale and shift. A class
+label is embedded by a table with one extra row, the learned *null token*,
+that stands for "no label" in classifier-free guidance; a continuous label
+(``n_classes=None``) by a small network of its value, with NaN standing for
+"no label" and mapped to a learned null vector.
 
 * :class:`Denoiser` (``denoiser="mlp"``) is a residual MLP over the flattened
   latent: a few hundred thousand parameters, thousands of samples per second
@@ -70,27 +72,50 @@ class FiLMBlock(nn.Module):
         return h + self.fc2(F.silu(self.fc1(F.silu(x))))
 
 
+class ValueEmbedding(nn.Module):
+    """Embedding of a continuous label: ``Linear -> SiLU -> Linear`` of the value.
+
+    NaN marks "no label" and is embedded as a learned null vector, the
+    continuous counterpart of the null token. Values are expected on a unit
+    scale (the estimator standardises them).
+    """
+
+    def __init__(self, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(1, hidden), nn.SiLU(), nn.Linear(hidden, hidden))
+        self.null = nn.Parameter(torch.zeros(hidden))
+
+    def forward(self, values: torch.Tensor) -> torch.Tensor:
+        missing = values.isnan().unsqueeze(-1)
+        v = values.nan_to_num(0.0).unsqueeze(-1).to(self.null.dtype)
+        return torch.where(missing, self.null, self.net(v))
+
+
 class _ConditionedStack(nn.Module):
     """Timestep/label conditioning and the FiLM residual stack both networks share."""
 
-    def __init__(self, n_classes: int, hidden: int, n_blocks: int, conv: bool):
+    def __init__(self, n_classes: int | None, hidden: int, n_blocks: int, conv: bool):
         super().__init__()
         self.n_classes = n_classes
         self.time_dim = min(hidden, 128)
         self.time_mlp = nn.Sequential(
             nn.Linear(self.time_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden)
         )
-        self.label_embed = nn.Embedding(n_classes + 1, hidden)
+        if n_classes is None:
+            self.label_embed = ValueEmbedding(hidden)
+        else:
+            self.label_embed = nn.Embedding(n_classes + 1, hidden)
         self.blocks = nn.ModuleList([FiLMBlock(hidden, conv) for _ in range(n_blocks)])
         self.out_norm = nn.LayerNorm(hidden)
 
     @property
-    def null_label(self) -> int:
-        return self.n_classes
+    def null_label(self) -> int | float:
+        """The label meaning "no label": index ``n_classes``, or NaN for a continuous label."""
+        return math.nan if self.n_classes is None else self.n_classes
 
     def condition(self, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Conditioning vector per row from timesteps and labels (null token allowed)."""
-        emb = timestep_embedding(t, self.time_dim).to(self.label_embed.weight.dtype)
+        """Conditioning vector per row from timesteps and labels (null label allowed)."""
+        emb = timestep_embedding(t, self.time_dim).to(self.time_mlp[0].weight.dtype)
         return F.silu(self.time_mlp(emb) + self.label_embed(labels))
 
     def _stack(self, h, t, labels, cond, index):
@@ -132,15 +157,16 @@ class Denoiser(_ConditionedStack):
     ----------
     n_features : int
         Latent dimension.
-    n_classes : int
-        Number of labels; index ``n_classes`` is the null token.
+    n_classes : int or None
+        Number of labels; index ``n_classes`` is the null token. None: one
+        continuous label (NaN is the null label).
     hidden : int
         Width of the residual stream.
     n_blocks : int
         Residual blocks.
     """
 
-    def __init__(self, n_features: int, n_classes: int, hidden: int, n_blocks: int):
+    def __init__(self, n_features: int, n_classes: int | None, hidden: int, n_blocks: int):
         super().__init__(n_classes, hidden, n_blocks, conv=False)
         self.inp = nn.Linear(n_features, hidden)
         self.out = nn.Linear(hidden, n_features)
@@ -161,8 +187,9 @@ class ConvDenoiser(_ConditionedStack):
     ----------
     n_features : int
         Latent dimension, a multiple of ``channels``.
-    n_classes : int
-        Number of labels; index ``n_classes`` is the null token.
+    n_classes : int or None
+        Number of labels; index ``n_classes`` is the null token. None: one
+        continuous label (NaN is the null label).
     hidden : int
         Channels of the residual stream.
     n_blocks : int
@@ -178,7 +205,7 @@ class ConvDenoiser(_ConditionedStack):
     def __init__(
         self,
         n_features: int,
-        n_classes: int,
+        n_classes: int | None,
         hidden: int,
         n_blocks: int,
         channels: int,

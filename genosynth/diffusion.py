@@ -69,6 +69,10 @@ _CPU_BATCH = {
 }
 # Rows per pass when scoring the validation latents on a CPU.
 _VALIDATION_BATCH = 512
+# Quantiles of a continuous training label kept for drawing labels when
+# sample(y=None): the label's distribution without any individual's value
+# beyond the extremes.
+_N_LABEL_QUANTILES = 1001
 
 
 def _architecture(config: dict) -> str:
@@ -80,9 +84,11 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     """Label-conditioned denoising diffusion in a latent space, with classifier-free guidance.
 
     Fitted on latents ``Z`` (e.g. :meth:`GenotypeVAE.transform`) and labels
-    ``y``; :meth:`sample` draws new latents for requested labels. Latents are
-    standardised per dimension internally and returned on their original
-    scale.
+    ``y``; :meth:`sample` draws new latents for requested labels. Labels are
+    classes (binary or multi-class, embedded by a table) or the values of a
+    quantitative trait (embedded by a small network of the standardised value;
+    see ``label_type``). Latents are standardised per dimension internally and
+    returned on their original scale.
 
     The model is a DDPM with ``n_timesteps`` noising steps; the network
     predicts the velocity ``v = sqrt(a_t) eps - sqrt(1 - a_t) z`` (equivalent
@@ -132,6 +138,15 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Noise schedule; "scaled_linear" is the reference implementation's.
     p_uncond : float, default=0.2
         Probability of training with the null label.
+    label_type : {"auto", "categorical", "continuous"}, default="auto"
+        How ``y`` conditions the model. ``"categorical"``: class labels, one
+        learned embedding per class. ``"continuous"``: a quantitative trait;
+        the value, standardised, passes through a two-layer network, and
+        :meth:`sample` takes any value within the range seen in ``fit``.
+        ``"auto"``: ``"continuous"`` when sklearn's ``type_of_target`` calls
+        ``y`` continuous (floats that are not all whole numbers), else
+        ``"categorical"``; set it explicitly for, say, a trait recorded in
+        whole years.
     snr_gamma : float, "auto" or None, default="auto"
         Min-SNR-gamma weighting of the training loss (Hang et al. 2023; see
         :func:`genosynth._schedules.min_snr_velocity_weights`): nearly clean
@@ -233,10 +248,20 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
 
     Attributes
     ----------
+    label_type_ : {"categorical", "continuous"}
+        How the fitted model is conditioned (``label_type`` resolved).
     classes_ : ndarray
-        Labels seen in ``fit``.
+        Labels seen in ``fit`` (categorical labels only).
     class_prior_ : ndarray
-        Share of each label in the training data (used when ``y=None``).
+        Share of each label in the training data (used when ``y=None``;
+        categorical labels only).
+    label_mean_, label_scale_ : float
+        Standardisation of a continuous label (continuous labels only).
+    label_quantiles_ : ndarray
+        Up to 1,001 evenly spaced quantiles of a continuous training label,
+        from its minimum to its maximum: :meth:`sample` with ``y=None`` draws
+        labels from them, and requested labels must lie between the first and
+        the last (continuous labels only).
     n_features_in_ : int
         Latent dimension.
     mean_, scale_ : ndarray of shape (n_features_in_,)
@@ -259,6 +284,16 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     >>> Z_new, y_new = model.sample(4, y=1, random_state=0)
     >>> Z_new.shape, y_new.tolist()
     ((4, 8), [1, 1, 1, 1])
+
+    A quantitative trait:
+
+    >>> trait = Z[:, 0] + rng.normal(size=300)
+    >>> model = ConditionalLatentDiffusion(max_iter=5, random_state=0).fit(Z, trait)
+    >>> model.label_type_
+    'continuous'
+    >>> Z_new, y_new = model.sample(y=[-1.0, 0.5], random_state=0)
+    >>> Z_new.shape, y_new.tolist()
+    ((2, 8), [-1.0, 0.5])
     """
 
     _parameter_constraints = {
@@ -270,6 +305,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         "n_timesteps": [Interval(Integral, 2, None, closed="left")],
         "beta_schedule": [StrOptions(set(SCHEDULES))],
         "p_uncond": [Interval(Real, 0, 1, closed="both")],
+        "label_type": [StrOptions({"auto", "categorical", "continuous"})],
         "snr_gamma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
         "guidance_scale": [Interval(Real, 0, None, closed="left")],
         "guidance_interval": ["array-like"],
@@ -304,6 +340,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         guidance_scale=4.0,
         n_steps=8,
         *,
+        label_type="auto",
         snr_gamma="auto",
         guidance_interval=(0.5, 1.0),
         sampler="dpm++2m",
@@ -330,6 +367,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.n_timesteps = n_timesteps
         self.beta_schedule = beta_schedule
         self.p_uncond = p_uncond
+        self.label_type = label_type
         self.snr_gamma = snr_gamma
         self.guidance_scale = guidance_scale
         self.guidance_interval = guidance_interval
@@ -381,7 +419,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Z : array-like of shape (n_samples, n_features)
             Latent vectors (e.g. from :meth:`GenotypeVAE.transform`).
         y : array-like of shape (n_samples,)
-            Class labels (binary or multi-class).
+            Class labels (binary or multi-class) or a quantitative trait
+            (see ``label_type``).
 
         Returns
         -------
@@ -389,18 +428,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         """
         self._guidance_interval()
         Z = check_array(Z, dtype=np.float32, ensure_min_samples=2)
-        kind = type_of_target(y, input_name="y", raise_unknown=True)
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(f"Unknown label type: y must be class labels, got {kind!r} targets")
-        y = check_labels(y, Z.shape[0])
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y has a single class ({encoder.classes_[0]!r}); conditioning needs at least two"
-            )
-        self.classes_ = encoder.classes_
-        labels = encoder.transform(y)
-        self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
+        labels = self._fit_labels(y, Z.shape[0])
         self.n_features_in_ = Z.shape[1]
         architecture = self._resolved_denoiser(Z.shape[1])
         if architecture == "conv" and Z.shape[1] % self.latent_channels:
@@ -422,7 +450,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.module_config_ = {
             "architecture": architecture,
             "n_features": self.n_features_in_,
-            "n_classes": len(self.classes_),
+            "n_classes": None if self.label_type_ == "continuous" else len(self.classes_),
             "hidden": _AUTO_SIZES[architecture][0] if auto_hidden else self.hidden_size,
             "n_blocks": _AUTO_SIZES[architecture][1] if auto_blocks else self.n_blocks,
         }
@@ -434,7 +462,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.module_ = module
 
         X_t = torch.from_numpy(X).to(device)
-        y_t = torch.as_tensor(labels, device=device)
+        y_t = torch.from_numpy(labels).to(device)
         n = len(X)
         n_val = min(max(int(round(self.validation_fraction * n)), 1), n - 1)
         n_val = n_val if self.early_stopping else 0
@@ -510,6 +538,51 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")
 
+    def _fit_labels(self, y, n_samples: int) -> np.ndarray:
+        """Check ``y``, set the label attributes, and return what the network sees.
+
+        Class indices (int64) for categorical labels, standardised values
+        (float32) for a continuous one.
+        """
+        # type_of_target first: it names unknown label types as sklearn's checks expect.
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
+        label_type = self.label_type
+        if label_type == "auto":
+            label_type = "continuous" if kind == "continuous" else "categorical"
+        if label_type == "categorical" and kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"Unknown label type: y must be class labels, got {kind!r} targets "
+                "(set label_type='continuous' for a quantitative trait)"
+            )
+        if kind not in ("binary", "multiclass", "continuous"):
+            raise ValueError(f"y must be one label per sample, got {kind!r} targets")
+        y = check_labels(y, n_samples)
+        self.label_type_ = label_type
+        if label_type == "continuous":
+            values = y.astype(np.float64)
+            scale = float(values.std())
+            if not scale > 0:
+                raise ValueError(
+                    f"y is constant ({values[0]!r}); conditioning needs a label that varies"
+                )
+            self.label_mean_, self.label_scale_ = float(values.mean()), scale
+            n_quantiles = min(_N_LABEL_QUANTILES, len(values))
+            self.label_quantiles_ = np.quantile(values, np.linspace(0, 1, n_quantiles))
+            return ((values - self.label_mean_) / scale).astype(np.float32)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"y has a single class ({encoder.classes_[0]!r}); conditioning needs at least two"
+            )
+        self.classes_ = encoder.classes_
+        labels = encoder.transform(y)
+        self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
+        return labels.astype(np.int64)
+
+    def _fitted_label_type(self) -> str:
+        # Model files written before continuous labels existed hold class labels.
+        return getattr(self, "label_type_", "categorical")
+
     def _guidance_interval(self) -> tuple[float, float]:
         """``guidance_interval`` checked: two fractions ``0 <= start <= stop <= 1``."""
         try:
@@ -523,12 +596,22 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             )
         return float(interval[0]), float(interval[1])
 
-    def _requested_labels(self, n_samples, y, rng) -> np.ndarray:
-        """Class indices for the rows to sample (see :meth:`sample`)."""
+    def _requested_labels(self, n_samples, y, rng) -> tuple[np.ndarray, np.ndarray]:
+        """The labels of the rows to sample (see :meth:`sample`).
+
+        Returns what the network sees (class indices, or standardised values
+        of a continuous label) and the labels to report.
+        """
+        continuous = self._fitted_label_type() == "continuous"
         if y is None:
             if not isinstance(n_samples, Integral) or n_samples < 1:
                 raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-            return rng.choice(len(self.classes_), size=int(n_samples), p=self.class_prior_)
+            if continuous:
+                q = self.label_quantiles_
+                values = np.interp(rng.random_sample(int(n_samples)), np.linspace(0, 1, len(q)), q)
+                return self._standardised(values), values
+            codes = rng.choice(len(self.classes_), size=int(n_samples), p=self.class_prior_)
+            return codes, self.classes_[codes]
         values = np.asarray(y)
         if values.ndim == 0:
             if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -538,13 +621,30 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(
                 f"y must be None, a scalar or a non-empty 1-D array, got {values.shape}"
             )
+        if continuous:
+            return self._standardised(values), values
         unknown = np.setdiff1d(values, self.classes_)
         if len(unknown):
             raise ValueError(
                 f"labels {unknown.tolist()} were not seen in fit "
                 f"(classes: {self.classes_.tolist()})"
             )
-        return np.searchsorted(self.classes_, values)
+        codes = np.searchsorted(self.classes_, values)
+        return codes, self.classes_[codes]
+
+    def _standardised(self, values: np.ndarray) -> np.ndarray:
+        """Requested continuous labels, checked against the training range, standardised."""
+        if values.dtype.kind not in "biuf":
+            raise TypeError(f"y must be numeric for a continuous label, got dtype {values.dtype}")
+        values = values.astype(np.float64)
+        low, high = self.label_quantiles_[0], self.label_quantiles_[-1]
+        outside = values[~((values >= low) & (values <= high))]  # NaN counts as outside
+        if len(outside):
+            raise ValueError(
+                f"labels {outside[:5].tolist()} are outside the range seen in fit "
+                f"[{low:.6g}, {high:.6g}]; the model cannot extrapolate a continuous label"
+            )
+        return ((values - self.label_mean_) / self.label_scale_).astype(np.float32)
 
     def sample(self, n_samples=1, *, y=None, guidance_scale=None, n_steps=None, random_state=None):
         """Draw latents for requested labels.
@@ -554,8 +654,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         n_samples : int, default=1
             Number of latents (ignored when ``y`` is an array).
         y : None, scalar or array-like, default=None
-            None draws labels from the training label mix; a scalar gives all
-            samples that label; an array gives one sample per entry.
+            None draws labels from the training label mix (for a continuous
+            label, from its training distribution); a scalar gives all
+            samples that label; an array gives one sample per entry. A
+            continuous label must lie within the range seen in ``fit``.
         guidance_scale : float, optional
             Classifier-free guidance strength; defaults to the parameter.
         n_steps : int, optional
@@ -576,7 +678,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             raise ValueError(f"guidance_scale must be >= 0, got {scale}")
         start, stop = self._guidance_interval()
         rng = check_random_state(random_state)
-        labels = self._requested_labels(n_samples, y, rng)
+        labels, y_out = self._requested_labels(n_samples, y, rng)
+        continuous = self._fitted_label_type() == "continuous"
         gen = self._generator(rng, "cpu")
         module = self._module_on(self._device()).eval()
         device = module.out.weight.device
@@ -589,18 +692,28 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         dtype = module.out.weight.dtype
         # Noise is drawn on the CPU so a seed gives the same cohort on any device.
         noise = torch.randn((len(labels), self.n_features_in_), generator=gen)
-        every_label = torch.arange(module.null_label + 1, device=device)
+        every_label = None if continuous else torch.arange(module.null_label + 1, device=device)
         alphas_cumprod = self._alphas_cumprod()
         timesteps = sampling_timesteps(self.n_timesteps, steps)
         out = []
         cpu_rows = _CPU_BATCH[_architecture(self.module_config_), sampling_dtype]
         for rows in inference_batches(len(labels), device, cpu_rows):
-            lab = torch.as_tensor(labels[rows], device=device)
-            null = torch.full_like(lab, module.null_label)
+            # The conditioning layers run once per distinct label of a step:
+            # `keys` lists those labels (the null label last), `lab` and `null`
+            # index them per row. A continuous label has one key per row.
+            if continuous:
+                keys = torch.from_numpy(np.append(labels[rows], np.nan).astype(np.float32))
+                keys = keys.to(device)
+                lab = torch.arange(len(keys) - 1, device=device)
+                null = torch.full_like(lab, len(keys) - 1)
+            else:
+                keys = every_label
+                lab = torch.as_tensor(labels[rows], device=device)
+                null = torch.full_like(lab, module.null_label)
 
-            def v_fn(x_t, t, lab=lab, null=null):
+            def v_fn(x_t, t, lab=lab, null=null, keys=keys):
                 s = scale if start <= t / self.n_timesteps <= stop else 1.0
-                table = module.condition(torch.full_like(every_label, t), every_label)
+                table = module.condition(torch.full((len(keys),), t, device=device), keys)
                 x_t = x_t.to(dtype)
                 if s in (0.0, 1.0):  # one prediction: unconditional or conditional
                     index = null if s == 0 else lab
@@ -614,4 +727,4 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             out.append(SAMPLERS[self.sampler](v_fn, x_T, alphas_cumprod, timesteps).cpu())
         x = torch.cat(out) if out else noise
         Z = x.numpy() * self.scale_ + self.mean_
-        return Z.astype(np.float32), self.classes_[labels]
+        return Z.astype(np.float32), y_out

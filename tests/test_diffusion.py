@@ -1,6 +1,7 @@
 """ConditionalLatentDiffusion: schedules, conditioning, guidance, determinism, persistence."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -142,8 +143,9 @@ def test_guidance_sharpens_the_conditional(fitted):
     assert (strong[:, 0] > 0).mean() >= (plain[:, 0] > 0).mean() > 0.95
 
 
+@pytest.mark.parametrize("continuous", [False, True], ids=["classes", "continuous"])
 @pytest.mark.parametrize("name", ["mlp", "conv", "conv-patch"])
-def test_guided_pass_equals_the_guidance_formula(name):
+def test_guided_pass_equals_the_guidance_formula(name, continuous):
     # The guided pass shares the input embedding and mixes before the output
     # projection; it must equal u + s (c - u) computed from two full passes.
     from genosynth._denoiser import DENOISERS
@@ -151,11 +153,14 @@ def test_guided_pass_equals_the_guidance_formula(name):
     torch.manual_seed(0)
     # conv-patch: 4 positions of 4 channels in tokens of 3 positions (one padded)
     extra = {"conv": {"channels": 4}, "conv-patch": {"channels": 4, "patch": 3}}.get(name, {})
-    net = DENOISERS[name.split("-")[0]](16, 2, 8, 2, **extra).eval()
+    n_classes = None if continuous else 2
+    net = DENOISERS[name.split("-")[0]](16, n_classes, 8, 2, **extra).eval()
     for p in net.parameters():  # the zero-initialised output layers would hide mistakes
         torch.nn.init.normal_(p, std=0.3)
     x = torch.randn(5, 16)
-    table = net.condition(torch.full((3,), 17), torch.arange(3))
+    # the conditioning table: two classes and the null token, or two values and NaN
+    keys = torch.tensor([-1.0, 0.7, torch.nan]) if continuous else torch.arange(3)
+    table = net.condition(torch.full((3,), 17), keys)
     lab, null = torch.tensor([0, 1, 1, 0, 1]), torch.full((5,), 2)
     with torch.no_grad():
         c = net(x, None, None, cond=table, index=lab)
@@ -412,3 +417,92 @@ def test_auto_precision_is_bfloat16_only_where_native(fitted, native, monkeypatc
     np.testing.assert_array_equal(
         auto.sample(40, random_state=2)[0], pinned.sample(40, random_state=2)[0]
     )
+
+
+@pytest.fixture(scope="module")
+def trait_blobs():
+    """Latents whose first axis follows a quantitative trait on an arbitrary scale."""
+    rng = np.random.default_rng(1)
+    trait = 50.0 + 8.0 * rng.normal(size=1500)  # standardisation must undo the scale
+    Z = rng.normal(size=(1500, 6)) * 0.5
+    Z[:, 0] += 2.0 * (trait - 50.0) / 8.0
+    return Z, trait
+
+
+@pytest.fixture(scope="module")
+def fitted_trait(trait_blobs):
+    Z, trait = trait_blobs
+    return ConditionalLatentDiffusion(**SMALL, max_iter=100, random_state=0).fit(Z, trait)
+
+
+def test_continuous_label_steers_samples_to_its_value(fitted_trait, trait_blobs):
+    Z, trait = trait_blobs
+    assert fitted_trait.label_type_ == "continuous"
+    assert fitted_trait.module_config_["n_classes"] is None
+    assert not hasattr(fitted_trait, "classes_")
+    assert fitted_trait.label_quantiles_[[0, -1]].tolist() == [trait.min(), trait.max()]
+    # Without guidance (s = 1) the samples follow the conditional of the data:
+    # E[Z0 | trait] = 2 (trait - 50) / 8, i.e. -2, 0, +2 for these values.
+    for value, expected in [(42.0, -2.0), (50.0, 0.0), (58.0, 2.0)]:
+        Z_new, y_new = fitted_trait.sample(300, y=value, guidance_scale=1.0, random_state=0)
+        assert y_new.tolist() == [value] * 300
+        assert abs(Z_new[:, 0].mean() - expected) < 0.35, (value, Z_new[:, 0].mean())
+        assert abs(Z_new[:, 1].mean()) < 0.15
+    # Guidance above 1 pushes past the conditional mean, in the label's direction.
+    strong, _ = fitted_trait.sample(300, y=58.0, guidance_scale=3.0, random_state=0)
+    plain, _ = fitted_trait.sample(300, y=58.0, guidance_scale=1.0, random_state=0)
+    assert strong[:, 0].mean() > plain[:, 0].mean() + 0.3
+
+
+def test_continuous_label_requests(fitted_trait, trait_blobs):
+    Z, trait = trait_blobs
+    # y=None: labels from the training distribution, and latents that carry them
+    Z_mix, y_mix = fitted_trait.sample(2000, guidance_scale=1.0, random_state=0)
+    assert y_mix.dtype == np.float64
+    assert abs(y_mix.mean() - trait.mean()) < 0.6 and abs(y_mix.std() / trait.std() - 1) < 0.06
+    assert trait.min() <= y_mix.min() and y_mix.max() <= trait.max()
+    r_real = np.corrcoef(Z[:, 0], trait)[0, 1]
+    assert abs(np.corrcoef(Z_mix[:, 0], y_mix)[0, 1] - r_real) < 0.05
+    Z_arr, y_arr = fitted_trait.sample(y=[45, 55.5], random_state=0)
+    assert Z_arr.shape == (2, 6) and y_arr.tolist() == [45.0, 55.5]
+    a, b = fitted_trait.sample(20, random_state=5), fitted_trait.sample(20, random_state=5)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="outside the range seen in fit"):
+        fitted_trait.sample(2, y=trait.max() + 1.0)
+    with pytest.raises(ValueError, match="outside the range"):
+        fitted_trait.sample(y=[50.0, np.nan])
+    with pytest.raises(TypeError, match="numeric"):
+        fitted_trait.sample(y=["tall"])
+
+
+def test_continuous_label_round_trips(fitted_trait, tmp_path):
+    loaded = genosynth.load(genosynth.save(fitted_trait, tmp_path / "t.genosynth"))
+    assert loaded.label_type_ == "continuous"
+    for back in (loaded, pickle.loads(pickle.dumps(fitted_trait))):
+        for y in (None, 47.5, [44.0, 56.0]):
+            a = fitted_trait.sample(25, y=y, random_state=2)
+            b = back.sample(25, y=y, random_state=2)
+            np.testing.assert_array_equal(a[0], b[0])
+            np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_label_type_choice_and_errors(blobs, trait_blobs):
+    Z, y = blobs
+    Z_t, trait = trait_blobs
+    # whole-number labels are classes unless told otherwise
+    forced = ConditionalLatentDiffusion(**SMALL, max_iter=1, label_type="continuous")
+    forced.fit(Z, y)
+    assert forced.label_type_ == "continuous" and forced.label_quantiles_.tolist()[0] == 1.0
+    assert forced.sample(3, y=1.5, random_state=0)[1].tolist() == [1.5] * 3
+    with pytest.raises(ValueError, match="label_type='continuous'"):
+        ConditionalLatentDiffusion(max_iter=1, label_type="categorical").fit(Z_t, trait)
+    with pytest.raises(ValueError, match="constant"):
+        ConditionalLatentDiffusion(max_iter=1, label_type="continuous").fit(Z, np.full(len(Z), 2.5))
+    with pytest.raises(ValueError, match="NaN"):
+        nan_trait = np.where(trait > 60, np.nan, trait)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # sklearn casts NaN before refusing it
+            ConditionalLatentDiffusion(max_iter=1).fit(Z_t, nan_trait)
+    with pytest.raises(ValueError, match="label_type"):
+        ConditionalLatentDiffusion(label_type="ordinal").fit(Z, y)
