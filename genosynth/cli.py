@@ -64,7 +64,8 @@ def _phenotype(ds, pheno_path, pheno_name):
     column = pheno_name or table.columns[0]
     if column not in table.columns:
         raise CLIError(f"phenotype column {column!r} not in {pheno_path} ({list(table.columns)})")
-    y = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+    # A copy: for a float column pandas may hand back a read-only view.
+    y = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float, copy=True)
     y[np.isin(y, (-9,))] = np.nan
     values = set(np.unique(y[~np.isnan(y)]).tolist())
     if values <= {1.0, 2.0} and len(values) == 2:  # PLINK's case/control coding
@@ -201,7 +202,9 @@ def cmd_fit(args) -> int:
     if np.all(np.isin(y, (0, 1))):
         y = y.astype(np.int64)
     pipe = _default_pipeline(args.n_snps, args.seed, not args.quiet)
-    pipe.set_params(vae__decoder_noise=args.decoder_noise)
+    pipe.set_params(vae__decoder_noise=args.decoder_noise, diffusion__label_type=args.label_type)
+    if args.label_type == "continuous":  # the association test to match
+        pipe.set_params(gwas__test="linear")
     if args.denoiser is not None:
         pipe.set_params(diffusion__denoiser=args.denoiser)
     if args.precision is not None:
@@ -231,6 +234,8 @@ def cmd_sample(args) -> int:
         raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
     y = None
     if args.cases is not None:
+        if getattr(pipe[-1], "label_type_", "categorical") == "continuous":
+            raise CLIError("--cases needs a case-control model; this model's label is continuous")
         if not 0 <= args.cases <= 1:
             raise CLIError(f"--cases is a fraction in [0, 1], got {args.cases}")
         n_cases = int(round(args.cases * args.n))
@@ -338,6 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--covar", help="covariate file with a header (FID) IID COV1 COV2...")
     fit.add_argument("--n-snps", type=int, default=1024)
     fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument(
+        "--label-type",
+        choices=("auto", "categorical", "continuous"),
+        default="auto",
+        help="how the phenotype conditions the generator: classes (case/control, "
+        "multi-class) or a quantitative trait; auto: continuous when the values are not "
+        "all whole numbers",
+    )
     fit.add_argument(
         "--denoiser",
         choices=("conv", "mlp"),

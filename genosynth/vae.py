@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
@@ -80,7 +81,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         (the KL is divided by the panel length, so 1.0 is the plain ELBO).
     label_weight : float, default=0.0
         When positive, ``fit(X, y)`` also trains a linear head predicting
-        ``y`` from the latent mean, shaping the latent by the trait.
+        the class label ``y`` from the latent mean, shaping the latent by
+        the trait (class labels only).
     decoder_noise : float, default=0.0
         Standard deviation of extra Gaussian noise added to the latent
         before decoding in training, relative to each latent dimension's
@@ -321,6 +323,11 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         if self.label_weight > 0:
             if y is None:
                 raise ValueError("label_weight > 0 needs labels: call fit(X, y)")
+            if type_of_target(y, input_name="y") == "continuous":
+                raise ValueError(
+                    "the phenotype head (label_weight > 0) predicts class labels; "
+                    "y is continuous: fit with label_weight=0"
+                )
             y = check_labels(y, n)
             if continuing:
                 labels = np.searchsorted(self.classes_, y)

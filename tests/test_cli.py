@@ -222,6 +222,33 @@ def test_pheno_and_covar_files(plink_cohort, monkeypatch, tmp_path):
     )
 
 
+def test_quantitative_trait_fit_sample_evaluate(plink_cohort, monkeypatch, tmp_path, capsys):
+    import genosynth
+
+    d, ds = plink_cohort
+    _shrink_cli_models(monkeypatch, max_iter=2)
+    ids = ds["sample_id"].values[:300].astype(str)
+    height = 170 + 7 * np.random.default_rng(0).normal(size=300)
+    pd.DataFrame({"IID": ids, "HEIGHT": height}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
+    model = tmp_path / "m.genosynth"
+    fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet"]
+    assert main([*fit, "--pheno", str(tmp_path / "p.txt"), "--out", str(model)]) == 0
+    pipe = genosynth.load(model)
+    assert pipe["diffusion"].label_type_ == "continuous" and pipe["gwas"].test_ == "linear"
+    out = str(tmp_path / "syn")
+    assert main(["sample", str(model), "--n", "30", "--format", "plink", "--out", out]) == 0
+    trait = read_plink(out)["sample_phenotype"].values
+    assert trait.dtype.kind == "f" and height.min() <= trait.min() <= trait.max() <= height.max()
+    capsys.readouterr()
+    assert main(["sample", str(model), "--n", "30", "--cases", "0.5", "--out", out]) == 2
+    assert "label is continuous" in capsys.readouterr().err
+    # whole-number values are classes unless --label-type says otherwise
+    forced = tmp_path / "f.genosynth"
+    assert main([*fit, "--label-type", "continuous", "--out", str(forced)]) == 0
+    pipe = genosynth.load(forced)
+    assert pipe["diffusion"].label_type_ == "continuous" and pipe["gwas"].test_ == "linear"
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

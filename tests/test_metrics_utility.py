@@ -11,7 +11,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score, ro
 from genosynth.association import association_scan
 from genosynth.metrics import association_recovery, tstr
 from genosynth.metrics._stats import bh_qvalues
-from genosynth.metrics.utility import average_precision, default_estimator
+from genosynth.metrics.utility import average_precision, default_estimator, default_regressor
 from genosynth.prs import PRSClassifier
 
 
@@ -109,6 +109,67 @@ def test_tstr_errors(split):
         tstr(G, y, G_hold, y_hold, G[:, :5], y)
     with pytest.raises(ValueError, match="binary labels"):
         tstr(G, y, G_hold, y_hold, G, y + 1)
+
+
+def trait_cohort(n, L=40, seed=0):
+    """The genotypes of :func:`cohort` with a quantitative trait on an arbitrary scale."""
+    rng = np.random.default_rng(seed)
+    G = rng.binomial(2, rng.uniform(0.1, 0.5, L), size=(n, L)).astype(np.int8)
+    return G, 170.0 + 4.0 * (G[:, :5] @ np.array([0.9, 0.7, 0.6, 0.5, -0.8])) + 6.0 * rng.normal(
+        size=n
+    )
+
+
+def test_tstr_of_a_quantitative_trait_matches_ridge_by_hand():
+    G, t = trait_cohort(1600)
+    G_syn, t_syn = trait_cohort(1000, seed=5)
+    res = tstr(G[:1000], t[:1000], G[1000:], t[1000:], G_syn, t_syn, n_bootstrap=100)
+    r2 = {}
+    for which, (X, target) in {"real": (G[:1000], t[:1000]), "synthetic": (G_syn, t_syn)}.items():
+        model = default_regressor().fit(X.astype(float), target)
+        pred = model.predict(G[1000:].astype(float))
+        np.testing.assert_allclose(res[f"tstr_scores_{which}"], pred)
+        r2[which] = np.corrcoef(pred, t[1000:])[0, 1] ** 2
+        assert res[f"tstr_r2_{which}"] == pytest.approx(r2[which])
+        assert res[f"tstr_r2_{which}_ci_low"] < r2[which] < res[f"tstr_r2_{which}_ci_high"]
+    assert res["tstr_r2_ratio"] == pytest.approx(r2["synthetic"] / r2["real"])
+    # the genotypes explain ~30% of the trait's variance; a cohort of the same
+    # distribution scores alike
+    assert 0.2 < r2["real"] < 0.4
+    assert res["tstr_r2_ratio_ci_low"] < 1 < res["tstr_r2_ratio_ci_high"]
+    assert "tstr_auc_ratio" not in res
+    # no signal: a trait shuffled among the synthetic individuals
+    shuffled = np.random.default_rng(0).permutation(t_syn)
+    res = tstr(G[:1000], t[:1000], G[1000:], t[1000:], G_syn, shuffled, n_bootstrap=0)
+    assert res["tstr_r2_ratio"] < 0.1
+
+
+def test_quantitative_labels_are_checked():
+    G, t = trait_cohort(300)
+    y = (t > np.median(t)).astype(int)
+    with pytest.raises(ValueError, match="all binary or all quantitative"):
+        tstr(G, t, G, t, G, y)
+    with pytest.raises(ValueError, match="constant"):
+        tstr(G, t, G, t, G, np.full(300, 1.5))
+    with pytest.raises(ValueError, match="binary labels 0 .* or a quantitative trait as floats"):
+        tstr(G, t, G, t, G, np.arange(300) % 3)
+    with pytest.raises(ValueError, match="all binary or all quantitative"):
+        association_recovery(G, t, G, y)
+
+
+def test_association_recovery_of_a_quantitative_trait_uses_ols():
+    G, t = trait_cohort(800)
+    G_syn, t_syn = trait_cohort(800, seed=3)
+    res = association_recovery(G, t, G_syn, t_syn, causal=np.arange(5))
+    # the effect of a variant is the OLS slope of the trait on its dosage
+    import statsmodels.api as sm
+
+    for j in (0, 4, 20):
+        ols = sm.OLS(t, sm.add_constant(G[:, j].astype(float))).fit()
+        assert res["assoc_beta_real"][j] == pytest.approx(ols.params[1], rel=1e-6)
+        assert res["assoc_p_real"][j] == pytest.approx(ols.pvalues[1], rel=1e-4)
+    assert res["assoc_causal_power_real"] == res["assoc_causal_power_synthetic"] == 1.0
+    assert res["assoc_beta_pearson_r"] > 0.75  # five causal variants among 40
 
 
 # --- association recovery ----------------------------------------------------------------

@@ -168,6 +168,9 @@ def test_phenotype_head_and_warm_start(panel):
     assert vae.module_.label_head is not None
     with pytest.raises(ValueError, match="label_weight"):
         GenotypeVAE(**TINY, label_weight=1.0, max_iter=1).fit(panel[:50])
+    trait = np.random.default_rng(0).normal(size=50)
+    with pytest.raises(ValueError, match="y is continuous"):
+        GenotypeVAE(**TINY, label_weight=1.0, max_iter=1).fit(panel[:50], trait)
     warm = GenotypeVAE(**TINY, max_iter=2, warm_start=True, random_state=0).fit(panel[:200])
     warm.fit(panel[:200])
     assert warm.n_iter_ == 4 and len(warm.loss_curve_) == 4

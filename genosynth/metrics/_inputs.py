@@ -50,6 +50,33 @@ def binary_labels(y, n_samples: int, name: str) -> np.ndarray:
     return y.astype(np.int8)
 
 
+def outcomes(named: dict, n_samples: dict) -> tuple[dict, bool]:
+    """Labels of several cohorts, all binary 0/1 or all a quantitative trait.
+
+    Binary labels become int8 and must hold both classes; a quantitative
+    trait (float labels that are not all 0/1) becomes float64 and must vary.
+    Returns the checked labels by name and whether they are continuous.
+    """
+    checked, kinds = {}, {}
+    for name, y in named.items():
+        y = check_labels(y, n_samples[name], name=name)
+        if np.all(np.isin(np.unique(y), (0, 1))):
+            checked[name], kinds[name] = y.astype(np.int8), "binary"
+            both_classes(checked[name], name)
+        elif y.dtype.kind == "f":
+            checked[name], kinds[name] = y.astype(np.float64), "continuous"
+            if not np.ptp(checked[name]) > 0:
+                raise ValueError(f"{name} is constant; a quantitative trait must vary")
+        else:
+            raise ValueError(
+                f"{name} must hold binary labels 0 (control) / 1 (case) or a quantitative "
+                f"trait as floats; found {np.unique(y)[:5].tolist()}"
+            )
+    if len(set(kinds.values())) > 1:
+        raise ValueError(f"labels must be all binary or all quantitative, got {kinds}")
+    return checked, next(iter(kinds.values())) == "continuous"
+
+
 def both_classes(y: np.ndarray, name: str) -> None:
     """Raise when a binary label vector lacks cases or controls."""
     if np.unique(y).size < 2:

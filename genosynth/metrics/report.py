@@ -81,6 +81,9 @@ _SPECS = {
     "tstr_pr_auc_ratio": _Spec(1.0),
     "tstr_balanced_accuracy_synthetic": _Spec("tstr_balanced_accuracy_real"),
     "tstr_balanced_accuracy_ratio": _Spec(1.0),
+    "tstr_r2_synthetic": _Spec("tstr_r2_real", None, True),
+    "tstr_r2_real": _Spec(headline=True),
+    "tstr_r2_ratio": _Spec(1.0, None, True),
     "prs_auc_synthetic": _Spec("prs_auc_real", None, True),
     "prs_auc_real": _Spec(headline=True),
     "prs_auc_ratio": _Spec(1.0, (">=", 0.97), True),
@@ -434,7 +437,12 @@ def evaluate(
     real_train, real_holdout, synthetic : array-like (n, n_variants) or xarray.Dataset
         Genotypes 0/1/2 (-1/NaN missing) on the same variants, in genomic order.
     y_train, y_holdout, y_synthetic : array-like of shape (n,)
-        Binary labels 0 (control) / 1 (case).
+        Binary labels 0 (control) / 1 (case); or a quantitative trait
+        (floats) in all three, for which utility is the regression
+        :func:`tstr` (keys ``tstr_r2_*``) and the linear
+        :func:`association_recovery`, and the case-control rows
+        (:func:`case_control_differences`, the ``prs_*`` classifier) are
+        left out.
     variants : pandas.DataFrame, optional
         The panel's variant table (``contig``, ``position``; e.g.
         ``GWASSelector.selected_variants_``) for LD by base-pair distance;
@@ -480,6 +488,10 @@ def evaluate(
         variants = var_train
     if max_samples is not None and int(max_samples) < 2:
         raise ValueError(f"max_samples must be at least 2 or None, got {max_samples}")
+    _, continuous = _inputs.outcomes(
+        {"y_train": y_train, "y_holdout": y_holdout, "y_synthetic": y_synthetic},
+        {"y_train": len(train), "y_holdout": len(holdout), "y_synthetic": len(syn)},
+    )
     rng = _inputs.rng_from(random_state)
     seed = int(rng.integers(2**31 - 1))
     timer = _Timer()
@@ -500,7 +512,10 @@ def evaluate(
         )
     )
     fid.update(timer("pca", pca_overlap, train, syn, holdout=holdout, random_state=seed))
-    fid.update(timer("case_control", case_control_differences, train, y_train, syn, y_synthetic))
+    if not continuous:
+        fid.update(
+            timer("case_control", case_control_differences, train, y_train, syn, y_synthetic)
+        )
     stop = min(L, _HEATMAP_VARIANTS)
     fid["ld_heatmap_real"] = ld_matrix(train, stop=stop)
     fid["ld_heatmap_synthetic"] = ld_matrix(syn, stop=stop)
@@ -509,17 +524,18 @@ def evaluate(
 
     args = (train, y_train, holdout, y_holdout, syn, y_synthetic)
     util.update(timer("tstr", tstr, *args, n_bootstrap=n_bootstrap, random_state=seed))
-    util.update(
-        timer(
-            "tstr_prs",
-            tstr,
-            *args,
-            estimator=PRSClassifier(),
-            n_bootstrap=n_bootstrap,
-            random_state=seed,
-            prefix="prs",
+    if not continuous:  # PRSClassifier calibrates case probabilities
+        util.update(
+            timer(
+                "tstr_prs",
+                tstr,
+                *args,
+                estimator=PRSClassifier(),
+                n_bootstrap=n_bootstrap,
+                random_state=seed,
+                prefix="prs",
+            )
         )
-    )
     util.update(
         timer("association", association_recovery, train, y_train, syn, y_synthetic, causal=causal)
     )

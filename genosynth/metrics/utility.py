@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import clone
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -50,6 +50,33 @@ def default_estimator():
         SimpleImputer(strategy="mean"),
         StandardScaler(),
         LogisticRegression(C=DEFAULT_C, max_iter=1000),
+    )
+
+
+# Ridge strengths the default regression TSTR model chooses among (by efficient
+# leave-one-out cross-validation) on standardised dosages.
+RIDGE_ALPHAS = tuple(np.logspace(0, 5, 11))
+
+
+def default_regressor():
+    """The default TSTR model of a quantitative trait: ridge regression on standardised dosages.
+
+    Mean imputation, standardisation with the training rows' mean and
+    standard deviation, and :class:`~sklearn.linear_model.RidgeCV` choosing
+    its strength among ``RIDGE_ALPHAS`` (1 to 100,000) by leave-one-out
+    error on the training rows.
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+
+    Examples
+    --------
+    >>> default_regressor()[-1].alphas[:2]
+    (1.0, 3.1622776601683795)
+    """
+    return make_pipeline(
+        SimpleImputer(strategy="mean"), StandardScaler(), RidgeCV(alphas=RIDGE_ALPHAS)
     )
 
 
@@ -102,6 +129,15 @@ def _scores(y, scores, predicted) -> dict:
     }
 
 
+_SCORE_NAMES = ("auc", "pr_auc", "balanced_accuracy")
+
+
+def _trait_scores(y, predicted, _) -> dict:
+    # Squared correlation, the "variance explained" of a polygenic score: it
+    # ignores the scale of the predictions, as the AUC ignores that of risks.
+    return {"r2": pearson(y, predicted) ** 2}
+
+
 def tstr(
     real_train,
     y_train,
@@ -125,10 +161,15 @@ def tstr(
     >= 0.97). A ratio above 1 is possible (the synthetic model may be better
     regularised) and is not a defect.
 
+    For a quantitative trait (float labels that are not all 0/1) the models
+    are regressions and the score is ``r2``, the squared correlation of the
+    predictions with the holdout trait (the variance a polygenic score
+    explains), with its ratio.
+
     Confidence intervals are 95% percentile intervals over ``n_bootstrap``
-    resamples of the holdout rows, cases and controls resampled separately;
+    resamples of the holdout rows (cases and controls resampled separately);
     the fitted models are kept fixed (the interval reflects the finite
-    holdout, not refitting), and the two AUCs of a replicate use the same
+    holdout, not refitting), and the two scores of a replicate use the same
     rows, so the interval of the ratio is paired.
 
     Genotypes reach ``estimator`` as float arrays with NaN for missing calls.
@@ -138,10 +179,12 @@ def tstr(
     real_train, real_holdout, synthetic : array-like (n, n_variants) or xarray.Dataset
         Genotypes 0/1/2 (-1/NaN missing) on the same variants.
     y_train, y_holdout, y_synthetic : array-like of shape (n,)
-        Binary labels 0 (control) / 1 (case); each must contain both classes.
-    estimator : scikit-learn classifier, optional
+        Binary labels 0 (control) / 1 (case), each with both classes; or a
+        quantitative trait (floats) in all three.
+    estimator : scikit-learn classifier or regressor, optional
         Cloned for each fit. Defaults to :func:`default_estimator`, an L2
-        logistic regression (``C=0.01``) on mean-imputed standardised dosages.
+        logistic regression (``C=0.01``) on mean-imputed standardised
+        dosages, or for a quantitative trait :func:`default_regressor`.
         :class:`genosynth.prs.PRSClassifier` gives the polygenic-score TSTR.
     n_bootstrap : int, default=200
         Bootstrap replicates (0 skips the intervals).
@@ -157,8 +200,10 @@ def tstr(
         With ``{p}`` the prefix: ``{p}_auc_synthetic``, ``{p}_auc_real``,
         ``{p}_auc_ratio``, ``{p}_pr_auc_synthetic``, ``{p}_pr_auc_real``,
         ``{p}_pr_auc_ratio``, ``{p}_balanced_accuracy_synthetic``,
-        ``{p}_balanced_accuracy_real``, ``{p}_balanced_accuracy_ratio``, each
-        with ``_ci_low`` / ``_ci_high`` companions, and the holdout scores
+        ``{p}_balanced_accuracy_real``, ``{p}_balanced_accuracy_ratio``
+        (for a quantitative trait ``{p}_r2_synthetic``, ``{p}_r2_real``,
+        ``{p}_r2_ratio`` instead), each with ``_ci_low`` / ``_ci_high``
+        companions, and the holdout scores (predictions for a trait)
         ``{p}_scores_synthetic``, ``{p}_scores_real`` (arrays).
 
     Examples
@@ -175,16 +220,15 @@ def tstr(
     holdout = _inputs.genotypes(real_holdout, "real_holdout")
     syn = _inputs.genotypes(synthetic, "synthetic")
     _inputs.same_panel(real_train=train, real_holdout=holdout, synthetic=syn)
-    labels = {
-        "y_train": _inputs.binary_labels(y_train, train.shape[0], "y_train"),
-        "y_holdout": _inputs.binary_labels(y_holdout, holdout.shape[0], "y_holdout"),
-        "y_synthetic": _inputs.binary_labels(y_synthetic, syn.shape[0], "y_synthetic"),
-    }
-    for name, y in labels.items():
-        _inputs.both_classes(y, name)
+    labels, continuous = _inputs.outcomes(
+        {"y_train": y_train, "y_holdout": y_holdout, "y_synthetic": y_synthetic},
+        {"y_train": len(train), "y_holdout": len(holdout), "y_synthetic": len(syn)},
+    )
     y_hold = labels["y_holdout"]
     rng = _inputs.rng_from(random_state)
-    estimator = default_estimator() if estimator is None else estimator
+    if estimator is None:
+        estimator = default_regressor() if continuous else default_estimator()
+    score_fn, names = (_trait_scores, ("r2",)) if continuous else (_scores, _SCORE_NAMES)
     X_hold = _float_dosages(holdout)
 
     fitted = {}
@@ -196,21 +240,26 @@ def tstr(
         if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
             est.set_params(random_state=int(rng.integers(2**31 - 1)))
         est.fit(_float_dosages(G), y)
-        scores = _positive_scores(est, X_hold)
-        predicted = np.asarray(est.predict(X_hold)).astype(np.int64)
+        if continuous:
+            scores = predicted = np.asarray(est.predict(X_hold), dtype=np.float64)
+        else:
+            scores = _positive_scores(est, X_hold)
+            predicted = np.asarray(est.predict(X_hold)).astype(np.int64)
         fitted[which] = (scores, predicted)
 
     def table(idx) -> dict:
         out = {}
         for which, (scores, predicted) in fitted.items():
-            for name, value in _scores(y_hold[idx], scores[idx], predicted[idx]).items():
+            for name, value in score_fn(y_hold[idx], scores[idx], predicted[idx]).items():
                 out[f"{name}_{which}"] = value
-        for name in ("auc", "pr_auc", "balanced_accuracy"):
+        for name in names:
             out[f"{name}_ratio"] = safe_ratio(out[f"{name}_synthetic"], out[f"{name}_real"])
         return out
 
     point = table(np.arange(y_hold.size))
-    boot = [table(idx) for idx in stratified_bootstrap(y_hold, n_bootstrap, rng)]
+    # A trait's holdout is resampled as one stratum.
+    strata = np.zeros(y_hold.size) if continuous else y_hold
+    boot = [table(idx) for idx in stratified_bootstrap(strata, n_bootstrap, rng)]
     out = {}
     for name, value in point.items():
         out[f"{prefix}_{name}"] = value
@@ -247,8 +296,9 @@ def association_recovery(
     Both cohorts go through the same scan,
     :func:`genosynth.association.association_scan` (the statistics of
     :class:`~genosynth.GWASSelector`; logistic regression for binary labels,
-    missing calls excluded per variant, every variant refined by a Wald test).
-    Per variant this gives ``beta`` (log-odds per alternate allele) and a
+    linear for a quantitative trait, missing calls excluded per variant, every
+    variant refined by a Wald test). Per variant this gives ``beta`` (log-odds,
+    or trait units, per alternate allele) and a
     p-value; q-values are Benjamini-Hochberg adjusted p-values within each
     cohort, and a *discovery* is a variant with ``q < q_threshold``.
 
@@ -279,7 +329,8 @@ def association_recovery(
         Genotypes 0/1/2 (-1/NaN missing) on the same variants (typically the
         real *training* cohort and the synthetic cohort).
     y_real, y_synthetic : array-like of shape (n,)
-        Binary labels 0 (control) / 1 (case).
+        Binary labels 0 (control) / 1 (case), or a quantitative trait
+        (floats) in both.
     causal : array-like, optional
         The true causal variants (simulations): a boolean mask over variants
         or their column indices.
@@ -310,15 +361,17 @@ def association_recovery(
     R = _inputs.genotypes(real, "real")
     S = _inputs.genotypes(synthetic, "synthetic")
     L = _inputs.same_panel(real=R, synthetic=S)
-    y_r = _inputs.binary_labels(y_real, R.shape[0], "y_real")
-    y_s = _inputs.binary_labels(y_synthetic, S.shape[0], "y_synthetic")
-    _inputs.both_classes(y_r, "y_real")
-    _inputs.both_classes(y_s, "y_synthetic")
+    labels, continuous = _inputs.outcomes(
+        {"y_real": y_real, "y_synthetic": y_synthetic},
+        {"y_real": len(R), "y_synthetic": len(S)},
+    )
+    y_r, y_s = labels["y_real"], labels["y_synthetic"]
     mask = None if causal is None else _causal_mask(causal, L)
+    test = "linear" if continuous else "logistic"
 
     res = {}
     for name, G, y in (("real", R, y_r), ("synthetic", S, y_s)):
-        scan = association_scan(G, y, refine="all")
+        scan = association_scan(G, y, test=test, refine="all")
         beta = scan["beta"].to_numpy(dtype=np.float64)
         p = scan["p"].to_numpy(dtype=np.float64)
         ok = np.isfinite(beta) & np.isfinite(p)
