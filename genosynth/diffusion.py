@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from genosynth._denoiser import DENOISERS
 from genosynth._genotypes import check_labels
+from genosynth._labels import check_trait, draw_trait, requested, trait_summary
 from genosynth._schedules import (
     SAMPLERS,
     SCHEDULES,
@@ -69,10 +70,6 @@ _CPU_BATCH = {
 }
 # Rows per pass when scoring the validation latents on a CPU.
 _VALIDATION_BATCH = 512
-# Quantiles of a continuous training label kept for drawing labels when
-# sample(y=None): the label's distribution without any individual's value
-# beyond the extremes.
-_N_LABEL_QUANTILES = 1001
 
 
 def _architecture(config: dict) -> str:
@@ -559,16 +556,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         y = check_labels(y, n_samples)
         self.label_type_ = label_type
         if label_type == "continuous":
-            values = y.astype(np.float64)
-            scale = float(values.std())
-            if not scale > 0:
-                raise ValueError(
-                    f"y is constant ({values[0]!r}); conditioning needs a label that varies"
-                )
-            self.label_mean_, self.label_scale_ = float(values.mean()), scale
-            n_quantiles = min(_N_LABEL_QUANTILES, len(values))
-            self.label_quantiles_ = np.quantile(values, np.linspace(0, 1, n_quantiles))
-            return ((values - self.label_mean_) / scale).astype(np.float32)
+            self.label_mean_, self.label_scale_, self.label_quantiles_ = trait_summary(y)
+            return ((y - self.label_mean_) / self.label_scale_).astype(np.float32)
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             raise ValueError(
@@ -602,49 +591,23 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Returns what the network sees (class indices, or standardised values
         of a continuous label) and the labels to report.
         """
-        continuous = self._fitted_label_type() == "continuous"
-        if y is None:
-            if not isinstance(n_samples, Integral) or n_samples < 1:
-                raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-            if continuous:
-                q = self.label_quantiles_
-                values = np.interp(rng.random_sample(int(n_samples)), np.linspace(0, 1, len(q)), q)
-                return self._standardised(values), values
-            codes = rng.choice(len(self.classes_), size=int(n_samples), p=self.class_prior_)
-            return codes, self.classes_[codes]
-        values = np.asarray(y)
-        if values.ndim == 0:
-            if not isinstance(n_samples, Integral) or n_samples < 1:
-                raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-            values = np.full(int(n_samples), values.item())
-        elif values.ndim != 1 or len(values) == 0:
-            raise ValueError(
-                f"y must be None, a scalar or a non-empty 1-D array, got {values.shape}"
-            )
-        if continuous:
-            return self._standardised(values), values
-        unknown = np.setdiff1d(values, self.classes_)
-        if len(unknown):
-            raise ValueError(
-                f"labels {unknown.tolist()} were not seen in fit "
-                f"(classes: {self.classes_.tolist()})"
-            )
-        codes = np.searchsorted(self.classes_, values)
+        n, values = requested(n_samples, y)
+        if self._fitted_label_type() == "continuous":
+            if values is None:
+                values = draw_trait(self.label_quantiles_, n, rng)
+            values = check_trait(values, self.label_quantiles_)
+            return ((values - self.label_mean_) / self.label_scale_).astype(np.float32), values
+        if values is None:
+            codes = rng.choice(len(self.classes_), size=n, p=self.class_prior_)
+        else:
+            unknown = np.setdiff1d(values, self.classes_)
+            if len(unknown):
+                raise ValueError(
+                    f"labels {unknown.tolist()} were not seen in fit "
+                    f"(classes: {self.classes_.tolist()})"
+                )
+            codes = np.searchsorted(self.classes_, values)
         return codes, self.classes_[codes]
-
-    def _standardised(self, values: np.ndarray) -> np.ndarray:
-        """Requested continuous labels, checked against the training range, standardised."""
-        if values.dtype.kind not in "biuf":
-            raise TypeError(f"y must be numeric for a continuous label, got dtype {values.dtype}")
-        values = values.astype(np.float64)
-        low, high = self.label_quantiles_[0], self.label_quantiles_[-1]
-        outside = values[~((values >= low) & (values <= high))]  # NaN counts as outside
-        if len(outside):
-            raise ValueError(
-                f"labels {outside[:5].tolist()} are outside the range seen in fit "
-                f"[{low:.6g}, {high:.6g}]; the model cannot extrapolate a continuous label"
-            )
-        return ((values - self.label_mean_) / self.label_scale_).astype(np.float32)
 
     def sample(self, n_samples=1, *, y=None, guidance_scale=None, n_steps=None, random_state=None):
         """Draw latents for requested labels.

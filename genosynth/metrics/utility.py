@@ -55,7 +55,7 @@ def default_estimator():
 
 # Ridge strengths the default regression TSTR model chooses among (by efficient
 # leave-one-out cross-validation) on standardised dosages.
-RIDGE_ALPHAS = tuple(np.logspace(0, 5, 11))
+RIDGE_ALPHAS = tuple(float(a) for a in np.logspace(0, 5, 11))
 
 
 def default_regressor():
