@@ -6,6 +6,11 @@
 * :class:`Copycat` hands back training individuals: perfect LD and utility,
   no privacy at all (identical-match rate 1).
 
+Both also take a quantitative trait as the label (float labels that sklearn's
+``type_of_target`` calls continuous): the sampler's genotype frequencies then
+vary linearly with the trait, and the copycat copies the individual whose
+trait is closest to the requested one.
+
 A useful generator keeps LD like the copycat and privacy like the allele
 frequency sampler; every genosynth benchmark reports both side by side. Both
 follow the sampling contract of genosynth's generators: ``sample(n_samples,
@@ -17,47 +22,50 @@ array giving one row per entry. ``random_state`` is a per-call seed, as in
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from genosynth._genotypes import as_genotypes, check_labels
+from genosynth._labels import check_trait, draw_trait, requested, trait_summary
 
 # Rows drawn per chunk when sampling, so the uniform draws never need n x L floats.
 _CHUNK = 4096
 
 
 def _fit_inputs(est, X, y):
+    """Genotypes, and class indices or the standardised trait; sets the label attributes."""
     G, _ = as_genotypes(X)
     y = check_labels(y, G.shape[0])
+    est.n_features_in_ = G.shape[1]
+    if type_of_target(y) == "continuous":
+        est.label_type_ = "continuous"
+        est.label_mean_, est.label_scale_, est.label_quantiles_ = trait_summary(y)
+        return G, (y - est.label_mean_) / est.label_scale_
+    est.label_type_ = "categorical"
     classes, y_idx, counts = np.unique(y, return_inverse=True, return_counts=True)
     est.classes_ = classes
     est.class_prior_ = counts / counts.sum()
-    est.n_features_in_ = G.shape[1]
     return G, y_idx
 
 
-def _requested_labels(est, n_samples, y, rng) -> np.ndarray:
-    """Class indices of the rows to generate (see the module docstring)."""
-    if y is None:
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        return rng.choice(est.classes_.size, size=int(n_samples), p=est.class_prior_)
-    y = np.asarray(y)
-    if y.ndim == 0:
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-        y = np.full(int(n_samples), y.item())
-    elif y.ndim != 1 or y.size == 0:
-        raise ValueError(f"y must be None, a scalar or a non-empty 1-D array, got shape {y.shape}")
-    elif n_samples not in (1, y.size):
+def _requested_labels(est, n_samples, y, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Class indices (or trait values) of the rows to generate, and the labels to report."""
+    if y is not None and np.ndim(y) == 1 and n_samples not in (1, np.size(y)):
         raise ValueError(
-            f"n_samples={n_samples} conflicts with y of length {y.size}; "
+            f"n_samples={n_samples} conflicts with y of length {np.size(y)}; "
             "with an array y, one row is generated per entry"
         )
+    n, y = requested(n_samples, y)
+    if est.label_type_ == "continuous":
+        values = draw_trait(est.label_quantiles_, n, rng) if y is None else y
+        values = check_trait(values, est.label_quantiles_)
+        return values, values
+    if y is None:
+        idx = rng.choice(est.classes_.size, size=n, p=est.class_prior_)
+        return idx, est.classes_[idx]
     idx = np.searchsorted(est.classes_, y)
     idx = np.clip(idx, 0, est.classes_.size - 1)
     unknown = est.classes_[idx] != y
@@ -66,7 +74,31 @@ def _requested_labels(est, n_samples, y, rng) -> np.ndarray:
             f"y contains labels not seen in fit: {np.unique(y[unknown])[:5].tolist()}; "
             f"known labels are {est.classes_.tolist()}"
         )
-    return idx
+    return idx, est.classes_[idx]
+
+
+def _trait_genotype_frequencies(G: np.ndarray, t: np.ndarray):
+    """Per variant and genotype, the frequency at ``t = 0`` and its slope in ``t``.
+
+    Least squares of each genotype's indicator on the standardised trait
+    ``t``, over the individuals called at that variant. The three lines of a
+    variant sum to 1 at every ``t`` (their slopes sum to 0).
+    """
+    called = (G >= 0).astype(np.float64)
+    n = called.sum(axis=0)
+    if np.any(n == 0):
+        raise ValueError(f"variants {np.flatnonzero(n == 0)[:5].tolist()} have no non-missing call")
+    t_mean = t @ called / n  # mean trait of the called individuals, per variant
+    t_var = (t**2) @ called / n - t_mean**2
+    freqs, slopes = [], []
+    for g in range(3):
+        hit = (G == g).astype(np.float64)
+        f = hit.sum(axis=0) / n
+        cov = t @ hit / n - t_mean * f
+        slope = np.divide(cov, t_var, out=np.zeros_like(cov), where=t_var > 1e-12)
+        freqs.append(f - slope * t_mean)
+        slopes.append(slope)
+    return np.stack(freqs, axis=-1), np.stack(slopes, axis=-1)
 
 
 class AlleleFrequencySampler(BaseEstimator):
@@ -79,6 +111,11 @@ class AlleleFrequencySampler(BaseEstimator):
     differences are reproduced in expectation; linkage disequilibrium and every
     other dependence between variants is destroyed.
 
+    For a quantitative trait, each genotype's frequency is a straight line in
+    the trait (least squares over the training individuals, clipped at 0 and
+    renormalised): the per-variant slopes of a linear association scan are
+    reproduced in expectation, and nothing else.
+
     Parameters
     ----------
     hwe : bool, default=False
@@ -88,16 +125,26 @@ class AlleleFrequencySampler(BaseEstimator):
 
     Attributes
     ----------
+    label_type_ : {"categorical", "continuous"}
+        Class labels, or a quantitative trait.
     classes_ : ndarray of shape (n_classes,)
-        Labels seen in ``fit``.
+        Labels seen in ``fit`` (class labels).
     class_prior_ : ndarray of shape (n_classes,)
         Fraction of training rows in each class (the label mix of ``y=None``).
     genotype_freqs_ : ndarray of shape (n_classes, n_features_in_, 3)
         Frequencies of genotypes 0/1/2 per class and variant that ``sample``
         draws from. Missing calls are left out; a variant with no call in a
-        class uses the frequencies pooled over all classes.
+        class uses the frequencies pooled over all classes. For a trait,
+        shape (1, n_features_in_, 3): the frequencies at the mean trait.
+    genotype_slopes_ : ndarray of shape (n_features_in_, 3)
+        For a trait: change of each genotype frequency per standard deviation
+        of the trait.
     allele_freqs_ : ndarray of shape (n_classes, n_features_in_)
-        Alternate-allele frequency per class and variant.
+        Alternate-allele frequency per class and variant (for a trait, at its
+        mean).
+    label_mean_, label_scale_, label_quantiles_
+        For a trait: its mean, standard deviation and quantiles (``y=None``
+        draws from them; requests must lie between the extremes).
     n_features_in_ : int
         Number of variants.
 
@@ -135,6 +182,11 @@ class AlleleFrequencySampler(BaseEstimator):
         """
         self._validate_params()
         G, y_idx = _fit_inputs(self, X, y)
+        if self.label_type_ == "continuous":
+            freqs, self.genotype_slopes_ = _trait_genotype_frequencies(G, y_idx)
+            self.genotype_freqs_ = freqs[None]
+            self.allele_freqs_ = (freqs[..., 1] + 2 * freqs[..., 2])[None] / 2
+            return self
         counts = np.stack(
             [
                 np.stack([(G[y_idx == c] == g).sum(axis=0) for g in range(3)], axis=-1)
@@ -175,16 +227,29 @@ class AlleleFrequencySampler(BaseEstimator):
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
-        labels = _requested_labels(self, n_samples, y, rng)
-        cum = np.cumsum(self.genotype_freqs_, axis=-1)[..., :2]
+        labels, y_out = _requested_labels(self, n_samples, y, rng)
+        continuous = self.label_type_ == "continuous"
         G = np.empty((labels.size, self.n_features_in_), dtype=np.int8)
         for start in range(0, labels.size, _CHUNK):
             part = labels[start : start + _CHUNK]
+            if continuous:
+                cum = np.cumsum(self._trait_frequencies(part), axis=-1)[..., :2]
+            else:
+                cum = np.cumsum(self.genotype_freqs_, axis=-1)[part, :, :2]
             u = rng.random_sample((part.size, self.n_features_in_))
-            G[start : start + part.size] = (u >= cum[part, :, 0]).astype(np.int8) + (
-                u >= cum[part, :, 1]
-            )
-        return G, self.classes_[labels]
+            G[start : start + part.size] = (u >= cum[..., 0]).astype(np.int8) + (u >= cum[..., 1])
+        return G, y_out
+
+    def _trait_frequencies(self, values: np.ndarray) -> np.ndarray:
+        """Genotype frequencies (rows, variants, 3) at the given trait values."""
+        t = (values - self.label_mean_) / self.label_scale_
+        freqs = self.genotype_freqs_ + t[:, None, None] * self.genotype_slopes_
+        freqs = np.clip(freqs, 0.0, None)
+        freqs /= freqs.sum(axis=-1, keepdims=True)
+        if self.hwe:
+            p = freqs[..., 1] / 2 + freqs[..., 2]
+            freqs = np.stack([(1 - p) ** 2, 2 * p * (1 - p), p**2], axis=-1)
+        return freqs
 
 
 class Copycat(BaseEstimator):
@@ -196,6 +261,11 @@ class Copycat(BaseEstimator):
     every synthetic individual is a real one (identical-match rate 1,
     membership inference trivial). It exists to calibrate privacy metrics and
     cannot be saved with :func:`genosynth.save`.
+
+    For a quantitative trait, a requested value copies the training
+    individual whose trait is closest (the first in training order among
+    equals), and ``y=None`` copies training individuals drawn uniformly,
+    reported with their own trait values.
 
     Attributes
     ----------
@@ -233,7 +303,11 @@ class Copycat(BaseEstimator):
         """
         G, y_idx = _fit_inputs(self, X, y)
         self.genotypes_ = G.copy()
-        self._rows_by_class = [np.flatnonzero(y_idx == c) for c in range(self.classes_.size)]
+        if self.label_type_ == "continuous":
+            self._trait_order = np.argsort(y_idx, kind="stable")
+            self._traits = np.asarray(y, dtype=np.float64)[self._trait_order]
+        else:
+            self._rows_by_class = [np.flatnonzero(y_idx == c) for c in range(self.classes_.size)]
         return self
 
     def sample(self, n_samples=1, *, y=None, random_state=None):
@@ -255,9 +329,19 @@ class Copycat(BaseEstimator):
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
-        labels = _requested_labels(self, n_samples, y, rng)
+        if self.label_type_ == "continuous" and y is None:
+            n, _ = requested(n_samples, None)
+            rows = rng.randint(0, len(self._traits), size=n)
+            return self.genotypes_[self._trait_order[rows]], self._traits[rows]
+        labels, y_out = _requested_labels(self, n_samples, y, rng)
+        if self.label_type_ == "continuous":
+            right = np.clip(np.searchsorted(self._traits, labels), 1, len(self._traits) - 1)
+            left = right - 1
+            closer_left = labels - self._traits[left] <= self._traits[right] - labels
+            rows = np.where(closer_left, left, right)
+            return self.genotypes_[self._trait_order[rows]], y_out
         rows = np.empty(labels.size, dtype=np.int64)
         for c, members in enumerate(self._rows_by_class):
             where = np.flatnonzero(labels == c)
             rows[where] = rng.choice(members, size=where.size, replace=True)
-        return self.genotypes_[rows], self.classes_[labels]
+        return self.genotypes_[rows], y_out

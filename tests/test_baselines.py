@@ -77,6 +77,88 @@ def test_sampling_errors_are_clear(cls, cohort):
         cls().fit(G[:3], [0, 1])
 
 
+@pytest.fixture(scope="module")
+def trait_cohort():
+    """The mosaic genotypes with a polygenic quantitative trait on an arbitrary scale."""
+    rng = np.random.default_rng(3)
+    G, _ = mosaic_cohort(3000, 200, rng)
+    causal = [10, 50, 90, 130, 170]
+    trait = 100 + 5 * (G[:, causal] @ np.array([0.3, -0.3, 0.2, 0.2, -0.2]) + rng.normal(size=3000))
+    return G, trait, causal
+
+
+def _slopes(G, t):
+    """Per-variant least-squares slope of the trait on the dosage."""
+    G = G.astype(float)
+    with np.errstate(invalid="ignore"):
+        return ((G - G.mean(0)) * (t - t.mean())[:, None]).mean(0) / G.var(0)
+
+
+def test_trait_genotype_frequencies_are_least_squares_lines():
+    from genosynth.baselines import _trait_genotype_frequencies
+
+    rng = np.random.default_rng(0)
+    G = rng.integers(0, 3, size=(300, 4)).astype(np.int8)
+    G[:20, 1] = -1  # missing calls are left out of that variant's fit
+    t = rng.normal(size=300)
+    freqs, slopes = _trait_genotype_frequencies(G, t)
+    for j in range(4):
+        called = G[:, j] >= 0
+        for g in range(3):
+            slope, intercept = np.polyfit(t[called], (G[called, j] == g).astype(float), 1)
+            assert slopes[j, g] == pytest.approx(slope)
+            assert freqs[j, g] == pytest.approx(intercept)
+    np.testing.assert_allclose(freqs.sum(-1), 1.0)
+    np.testing.assert_allclose(slopes.sum(-1), 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("hwe", [False, True])
+def test_af_sampler_reproduces_trait_slopes(trait_cohort, hwe):
+    G, trait, causal = trait_cohort
+    est = AlleleFrequencySampler(hwe=hwe).fit(G, trait)
+    assert est.label_type_ == "continuous" and est.genotype_freqs_.shape == (1, 200, 3)
+    G_syn, t_syn = est.sample(y=np.tile(trait, 4), random_state=0)
+    np.testing.assert_array_equal(t_syn, np.tile(trait, 4))
+    real, syn = _slopes(G, trait), _slopes(G_syn, t_syn)
+    ok = G.var(0) > 0  # monomorphic founder variants have no slope
+    assert np.corrcoef(real[ok], syn[ok])[0, 1] > 0.9
+    # within ~3 standard errors of the 12,000 synthetic individuals' slopes
+    np.testing.assert_allclose(syn[causal], real[causal], atol=0.3)
+    np.testing.assert_allclose(G_syn.mean(0), G.mean(0), atol=0.06)
+    # variants are drawn independently: no LD between neighbours
+    r = np.corrcoef(G_syn[:, 20].astype(float), G_syn[:, 21].astype(float))[0, 1]
+    assert abs(r) < 0.1 < abs(np.corrcoef(G[:, 20].astype(float), G[:, 21].astype(float))[0, 1])
+
+
+def test_copycat_copies_the_closest_trait(trait_cohort):
+    G, trait, _ = trait_cohort
+    est = Copycat().fit(G, trait)
+    G_syn, t_syn = est.sample(y=trait[:100], random_state=0)
+    np.testing.assert_array_equal(t_syn, trait[:100])
+    np.testing.assert_array_equal(G_syn, G[:100])  # traits are distinct: each copies its owner
+    closest = np.argmin(np.abs(trait - 101.0))
+    np.testing.assert_array_equal(est.sample(2, y=101.0, random_state=0)[0], G[[closest] * 2])
+    G_mix, t_mix = est.sample(500, random_state=1)
+    rows = np.searchsorted(np.sort(trait), t_mix)
+    owners = np.argsort(trait)[rows]  # y=None copies individuals with their own traits
+    np.testing.assert_array_equal(G_mix, G[owners])
+
+
+@pytest.mark.parametrize("cls", [AlleleFrequencySampler, Copycat])
+def test_trait_label_requests(cls, trait_cohort):
+    G, trait, _ = trait_cohort
+    est = cls().fit(G, trait)
+    a, b = est.sample(30, random_state=4), est.sample(30, random_state=4)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert trait.min() <= a[1].min() and a[1].max() <= trait.max()
+    assert est.sample(3, y=100.5, random_state=0)[1].tolist() == [100.5] * 3
+    with pytest.raises(ValueError, match="outside the range seen in fit"):
+        est.sample(3, y=trait.max() + 1)
+    with pytest.raises(ValueError, match="constant"):
+        cls().fit(G, np.full(len(G), 1.5))
+
+
 def test_af_sampler_reproduces_class_frequencies(cohort):
     G, y, _, _ = cohort
     est = AlleleFrequencySampler().fit(G, y)
