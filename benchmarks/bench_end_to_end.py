@@ -17,6 +17,7 @@ Usage::
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-decoder-noise 0.3
     python benchmarks/bench_end_to_end.py --sizes 6000 --growth-factor 54  # growing population
+    python benchmarks/bench_end_to_end.py --sizes 6000 --trait quantitative  # continuous label
     python benchmarks/bench_end_to_end.py --sizes 6000 \
         --diffusion '{"snr_gamma": null, "sampler": "ddim", "n_steps": 15}'
     python benchmarks/bench_end_to_end.py --sizes 10000 \
@@ -53,6 +54,21 @@ KEY_METRICS = [
     "nnaa_synthetic",
     "dcr_ratio",
 ]
+# With --trait quantitative: utility is the regression TSTR and the linear scan.
+TRAIT_METRICS = [
+    "af_pearson_r",
+    "ld_r2_correlation",
+    "tstr_r2_ratio",
+    "tstr_r2_synthetic",
+    "tstr_r2_real",
+    "assoc_beta_pearson_r",
+    "mia_auc",
+    "identical_match_rate",
+    "nnaa",
+    "nnaa_real",
+    "nnaa_synthetic",
+    "dcr_ratio",
+]
 STAGES = ("gwas", "vae", "diffusion")
 
 
@@ -70,6 +86,7 @@ def run_one(
     vae_params=None,
     growth_factor=1.0,
     diffusion_params=None,
+    trait="binary",
 ) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
@@ -77,23 +94,28 @@ def run_one(
     from genosynth import ConditionalLatentDiffusion, GenerativePipeline, GenotypeVAE, GWASSelector
     from genosynth._genotypes import as_genotypes
     from genosynth.baselines import AlleleFrequencySampler, Copycat
-    from genosynth.datasets import simulate_case_control
+    from genosynth.datasets import simulate_case_control, simulate_quantitative_trait
     from genosynth.metrics import evaluate
 
     t0 = time.perf_counter()
-    ds = simulate_case_control(
-        n_samples,
+    genetics = dict(
         n_variants=n_variants,
         n_causal=200,
         heritability=0.5,
-        prevalence=0.3,
         growth_factor=growth_factor,
         random_state=seed,
     )
+    if trait == "quantitative":  # the same genetics, the standardised liability as the trait
+        ds = simulate_quantitative_trait(n_samples, **genetics)
+    else:
+        ds = simulate_case_control(n_samples, prevalence=0.3, **genetics)
     t_sim = time.perf_counter() - t0
     y = np.asarray(ds["sample_phenotype"].values)
     idx_tr, idx_ho = train_test_split(
-        np.arange(n_samples), test_size=0.2, stratify=y, random_state=seed
+        np.arange(n_samples),
+        test_size=0.2,
+        stratify=None if trait == "quantitative" else y,
+        random_state=seed,
     )
     y_tr, y_ho = y[idx_tr], y[idx_ho]
     pipe = GenerativePipeline(
@@ -122,6 +144,7 @@ def run_one(
     G_tr, G_ho = G[idx_tr][:, panel], G[idx_ho][:, panel]
     variants = pipe["gwas"].selected_variants_
 
+    metrics = TRAIT_METRICS if trait == "quantitative" else KEY_METRICS
     scales = guidance if guidance else [None]
     rows = []
     for scale in scales:
@@ -137,7 +160,7 @@ def run_one(
             "guidance": scale,
             "samples_per_s": len(y_syn) / t_sample,
         }
-        row.update({m: float(frame.loc[m, "value"]) for m in KEY_METRICS if m in frame.index})
+        row.update({m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index})
         rows.append(row)
     if not guidance:
         for name, gen in (("AF sampler", AlleleFrequencySampler()), ("copycat", Copycat())):
@@ -145,7 +168,7 @@ def run_one(
             G_b, y_b = gen.sample(y=y_tr, random_state=seed + 1)
             frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_b, y_b, variants=variants).to_frame()
             row = {"generator": name, "guidance": None}
-            row.update({m: float(frame.loc[m, "value"]) for m in KEY_METRICS if m in frame.index})
+            row.update({m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index})
             rows.append(row)
     return {
         "N": n_samples,
@@ -155,11 +178,12 @@ def run_one(
         "stage_s": stage_s,
         "peak_rss_mb": _peak_rss_mb(),
         "rows": rows,
+        "metrics": metrics,
     }
 
 
 def _table(results: list[dict]) -> str:
-    cols = ["N", "K", "generator", "guidance"] + KEY_METRICS + ["samples_per_s"]
+    cols = ["N", "K", "generator", "guidance"] + results[0]["metrics"] + ["samples_per_s"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for res in results:
         for row in res["rows"]:
@@ -183,6 +207,12 @@ def main() -> None:
         type=float,
         default=1.0,
         help="simulate_case_control(growth_factor=...): recent population growth",
+    )
+    parser.add_argument(
+        "--trait",
+        default="binary",
+        choices=["binary", "quantitative"],
+        help="case-control labels, or the standardised liability as a continuous label",
     )
     parser.add_argument("--denoiser", default="auto", choices=["auto", "mlp", "conv"])
     parser.add_argument(
@@ -227,6 +257,7 @@ def main() -> None:
             vae_params=vae_params,
             growth_factor=args.growth_factor,
             diffusion_params=args.diffusion,
+            trait=args.trait,
         )
         print(json.dumps(res))
         return
