@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -70,6 +71,8 @@ _CPU_BATCH = {
 }
 # Rows per pass when scoring the validation latents on a CPU.
 _VALIDATION_BATCH = 512
+# More classes than this under label_type="auto" look like a trait in whole units.
+_MANY_CLASSES = 20
 
 
 def _architecture(config: dict) -> str:
@@ -83,8 +86,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     Fitted on latents ``Z`` (e.g. :meth:`GenotypeVAE.transform`) and labels
     ``y``; :meth:`sample` draws new latents for requested labels. Labels are
     classes (binary or multi-class, embedded by a table) or the values of a
-    quantitative trait (embedded by a small network of the standardised value;
-    see ``label_type``). Latents are standardised per dimension internally and
+    quantitative trait (embedded from its standardised value; see
+    ``label_type``). Latents are standardised per dimension internally and
     returned on their original scale.
 
     The model is a DDPM with ``n_timesteps`` noising steps; the network
@@ -138,7 +141,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     label_type : {"auto", "categorical", "continuous"}, default="auto"
         How ``y`` conditions the model. ``"categorical"``: class labels, one
         learned embedding per class. ``"continuous"``: a quantitative trait;
-        the value, standardised, passes through a two-layer network, and
+        the standardised value ``v`` is embedded as ``v * w + MLP(v)``, and
         :meth:`sample` takes any value within the range seen in ``fit``.
         ``"auto"``: ``"continuous"`` when sklearn's ``type_of_target`` calls
         ``y`` continuous (floats that are not all whole numbers), else
@@ -562,6 +565,14 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         if len(encoder.classes_) < 2:
             raise ValueError(
                 f"y has a single class ({encoder.classes_[0]!r}); conditioning needs at least two"
+            )
+        if self.label_type == "auto" and len(encoder.classes_) > _MANY_CLASSES:
+            warnings.warn(
+                f"y has {len(encoder.classes_)} classes, each conditioned on by its own "
+                "embedding; if it is a quantitative trait recorded in whole units, set "
+                "label_type='continuous'",
+                UserWarning,
+                stacklevel=3,
             )
         self.classes_ = encoder.classes_
         labels = encoder.transform(y)

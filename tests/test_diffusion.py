@@ -497,6 +497,9 @@ def test_label_type_choice_and_errors(blobs, trait_blobs):
     assert forced.sample(3, y=1.5, random_state=0)[1].tolist() == [1.5] * 3
     with pytest.raises(ValueError, match="label_type='continuous'"):
         ConditionalLatentDiffusion(max_iter=1, label_type="categorical").fit(Z_t, trait)
+    # a trait in whole units is read as classes under "auto", with a hint
+    with pytest.warns(UserWarning, match="label_type='continuous'"):
+        ConditionalLatentDiffusion(**SMALL, max_iter=1).fit(Z_t, np.round(trait))
     with pytest.raises(ValueError, match="constant"):
         ConditionalLatentDiffusion(max_iter=1, label_type="continuous").fit(Z, np.full(len(Z), 2.5))
     with pytest.raises(ValueError, match="NaN"):
