@@ -33,6 +33,8 @@ from genosynth._labels import check_trait, draw_trait, requested, trait_summary
 
 # Rows drawn per chunk when sampling, so the uniform draws never need n x L floats.
 _CHUNK = 4096
+# Row x variant cells per chunk when every row has its own frequencies (a trait).
+_TRAIT_CELLS = 2**20
 
 
 def _fit_inputs(est, X, y):
@@ -230,12 +232,15 @@ class AlleleFrequencySampler(BaseEstimator):
         labels, y_out = _requested_labels(self, n_samples, y, rng)
         continuous = self.label_type_ == "continuous"
         G = np.empty((labels.size, self.n_features_in_), dtype=np.int8)
-        for start in range(0, labels.size, _CHUNK):
-            part = labels[start : start + _CHUNK]
+        # A trait gives every row its own frequencies: fewer rows per chunk.
+        rows = max(1, _TRAIT_CELLS // self.n_features_in_) if continuous else _CHUNK
+        class_cum = None if continuous else np.cumsum(self.genotype_freqs_, axis=-1)[..., :2]
+        for start in range(0, labels.size, rows):
+            part = labels[start : start + rows]
             if continuous:
                 cum = np.cumsum(self._trait_frequencies(part), axis=-1)[..., :2]
             else:
-                cum = np.cumsum(self.genotype_freqs_, axis=-1)[part, :, :2]
+                cum = class_cum[part]
             u = rng.random_sample((part.size, self.n_features_in_))
             G[start : start + part.size] = (u >= cum[..., 0]).astype(np.int8) + (u >= cum[..., 1])
         return G, y_out
