@@ -128,6 +128,7 @@ def test_quantitative_trait_end_to_end(tmp_path):
     values = report.to_dict()
     assert values["tstr_r2_real"] > 0.2 and values["tstr_r2_ratio"] > 0.5
     assert "tstr_auc_ratio" not in values and "ccd_pearson_r" not in values
+    assert len(report.plot().axes) >= 8  # the figure needs no case-control panel
 
 
 def test_plain_sklearn_pipeline_and_array_input(cohort):
