@@ -318,6 +318,17 @@ def test_module_config_without_architecture_is_an_mlp(fitted):
     np.testing.assert_array_equal(old.sample(30, guidance_scale=2.0, random_state=4)[0], a)
 
 
+def test_models_without_label_type_hold_class_labels(fitted):
+    """Model files written before continuous labels existed have no ``label_type_``."""
+    old = pickle.loads(pickle.dumps(fitted))
+    del old.label_type_
+    for y in (None, 2, [1, 2]):
+        a = fitted.sample(20, y=y, random_state=6)
+        b = old.sample(20, y=y, random_state=6)
+        np.testing.assert_array_equal(a[0], b[0])
+        np.testing.assert_array_equal(a[1], b[1])
+
+
 @pytest.fixture(scope="module")
 def fitted_conv(blobs):
     Z, y = blobs
