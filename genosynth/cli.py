@@ -123,8 +123,16 @@ def _fit_timed(pipe, X, y, **fit_params):
     start = time.perf_counter()
     _log("fitting: GWAS selection -> VAE -> latent diffusion ...")
     pipe.fit(X, y, **fit_params)
-    _log(f"fitted in {time.perf_counter() - start:.1f} s")
+    _log(f"fitted in {time.perf_counter() - start:.1f} s; label: {_label_summary(pipe[-1])}")
     return pipe
+
+
+def _label_summary(diffusion) -> str:
+    """What the generator conditions on, for the fit log."""
+    if getattr(diffusion, "label_type_", "categorical") == "continuous":
+        low, high = diffusion.label_quantiles_[[0, -1]]
+        return f"a quantitative trait (range {low:.4g} to {high:.4g})"
+    return f"{len(diffusion.classes_)} classes {diffusion.classes_.tolist()}"
 
 
 def cmd_demo(args) -> int:

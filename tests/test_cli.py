@@ -232,7 +232,9 @@ def test_quantitative_trait_fit_sample_evaluate(plink_cohort, monkeypatch, tmp_p
     pd.DataFrame({"IID": ids, "HEIGHT": height}).to_csv(tmp_path / "p.txt", sep="\t", index=False)
     model = tmp_path / "m.genosynth"
     fit = ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--quiet"]
+    capsys.readouterr()
     assert main([*fit, "--pheno", str(tmp_path / "p.txt"), "--out", str(model)]) == 0
+    assert "label: a quantitative trait (range" in capsys.readouterr().err
     pipe = genosynth.load(model)
     assert pipe["diffusion"].label_type_ == "continuous" and pipe["gwas"].test_ == "linear"
     out = str(tmp_path / "syn")
