@@ -25,6 +25,15 @@ def _check_n_samples(n_samples) -> int:
     return int(n_samples)
 
 
+def has_continuous_label(est) -> bool:
+    """Whether a fitted generator is conditioned on a quantitative trait.
+
+    Models fitted (and files saved) before continuous labels existed have no
+    ``label_type_``: they hold class labels.
+    """
+    return getattr(est, "label_type_", "categorical") == "continuous"
+
+
 def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
     """The rows a ``sample`` call asks for: their number, and their labels unless ``y`` is None.
 

@@ -29,7 +29,13 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 from genosynth._genotypes import as_genotypes, check_labels
-from genosynth._labels import check_trait, draw_trait, requested, trait_summary
+from genosynth._labels import (
+    check_trait,
+    draw_trait,
+    has_continuous_label,
+    requested,
+    trait_summary,
+)
 
 # Rows drawn per chunk when sampling, so the uniform draws never need n x L floats.
 _CHUNK = 4096
@@ -61,7 +67,7 @@ def _requested_labels(est, n_samples, y, rng) -> tuple[np.ndarray, np.ndarray]:
             "with an array y, one row is generated per entry"
         )
     n, y = requested(n_samples, y)
-    if est.label_type_ == "continuous":
+    if has_continuous_label(est):
         values = draw_trait(est.label_quantiles_, n, rng) if y is None else y
         values = check_trait(values, est.label_quantiles_)
         return values, values
@@ -230,7 +236,7 @@ class AlleleFrequencySampler(BaseEstimator):
         check_is_fitted(self)
         rng = check_random_state(random_state)
         labels, y_out = _requested_labels(self, n_samples, y, rng)
-        continuous = self.label_type_ == "continuous"
+        continuous = has_continuous_label(self)
         G = np.empty((labels.size, self.n_features_in_), dtype=np.int8)
         # A trait gives every row its own frequencies: fewer rows per chunk.
         rows = max(1, _TRAIT_CELLS // self.n_features_in_) if continuous else _CHUNK
@@ -334,12 +340,12 @@ class Copycat(BaseEstimator):
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
-        if self.label_type_ == "continuous" and y is None:
+        if has_continuous_label(self) and y is None:
             n, _ = requested(n_samples, None)
             rows = rng.randint(0, len(self._traits), size=n)
             return self.genotypes_[self._trait_order[rows]], self._traits[rows]
         labels, y_out = _requested_labels(self, n_samples, y, rng)
-        if self.label_type_ == "continuous":
+        if has_continuous_label(self):
             right = np.clip(np.searchsorted(self._traits, labels), 1, len(self._traits) - 1)
             left = right - 1
             closer_left = labels - self._traits[left] <= self._traits[right] - labels

@@ -129,7 +129,9 @@ def _fit_timed(pipe, X, y, **fit_params):
 
 def _label_summary(diffusion) -> str:
     """What the generator conditions on, for the fit log."""
-    if getattr(diffusion, "label_type_", "categorical") == "continuous":
+    from genosynth._labels import has_continuous_label
+
+    if has_continuous_label(diffusion):
         low, high = diffusion.label_quantiles_[[0, -1]]
         return f"a quantitative trait (range {low:.4g} to {high:.4g})"
     return f"{len(diffusion.classes_)} classes {diffusion.classes_.tolist()}"
@@ -242,7 +244,9 @@ def cmd_sample(args) -> int:
         raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
     y = None
     if args.cases is not None:
-        if getattr(pipe[-1], "label_type_", "categorical") == "continuous":
+        from genosynth._labels import has_continuous_label
+
+        if has_continuous_label(pipe[-1]):
             raise CLIError("--cases needs a case-control model; this model's label is continuous")
         if not 0 <= args.cases <= 1:
             raise CLIError(f"--cases is a fraction in [0, 1], got {args.cases}")

@@ -18,7 +18,13 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from genosynth._denoiser import DENOISERS
 from genosynth._genotypes import check_labels
-from genosynth._labels import check_trait, draw_trait, requested, trait_summary
+from genosynth._labels import (
+    check_trait,
+    draw_trait,
+    has_continuous_label,
+    requested,
+    trait_summary,
+)
 from genosynth._schedules import (
     SAMPLERS,
     SCHEDULES,
@@ -579,10 +585,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
         return labels.astype(np.int64)
 
-    def _fitted_label_type(self) -> str:
-        # Model files written before continuous labels existed hold class labels.
-        return getattr(self, "label_type_", "categorical")
-
     def _guidance_interval(self) -> tuple[float, float]:
         """``guidance_interval`` checked: two fractions ``0 <= start <= stop <= 1``."""
         try:
@@ -603,7 +605,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         of a continuous label) and the labels to report.
         """
         n, values = requested(n_samples, y)
-        if self._fitted_label_type() == "continuous":
+        if has_continuous_label(self):
             if values is None:
                 values = draw_trait(self.label_quantiles_, n, rng)
             values = check_trait(values, self.label_quantiles_)
@@ -653,7 +655,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         start, stop = self._guidance_interval()
         rng = check_random_state(random_state)
         labels, y_out = self._requested_labels(n_samples, y, rng)
-        continuous = self._fitted_label_type() == "continuous"
+        continuous = has_continuous_label(self)
         gen = self._generator(rng, "cpu")
         module = self._module_on(self._device()).eval()
         device = module.out.weight.device

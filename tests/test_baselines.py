@@ -159,6 +159,16 @@ def test_trait_label_requests(cls, trait_cohort):
         cls().fit(G, np.full(len(G), 1.5))
 
 
+def test_af_sampler_saved_without_label_type_samples_class_labels(cohort):
+    """Models fitted before continuous labels existed have no ``label_type_``."""
+    G, y, _, _ = cohort
+    est = AlleleFrequencySampler().fit(G, y)
+    expected = est.sample(20, random_state=3)
+    del est.label_type_
+    for a, b in zip(est.sample(20, random_state=3), expected):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_af_sampler_reproduces_class_frequencies(cohort):
     G, y, _, _ = cohort
     est = AlleleFrequencySampler().fit(G, y)
