@@ -408,8 +408,12 @@ def variant_table(ds) -> pd.DataFrame:
     return pd.DataFrame({"id": ids, "contig": contig, "position": position, "ref": ref, "alt": alt})
 
 
-def check_labels(y, n_samples: int | None = None, *, name: str = "y") -> np.ndarray:
+def check_labels(
+    y, n_samples: int | None = None, *, name: str = "y", rows: str = "genotypes"
+) -> np.ndarray:
     """Validate a label vector: 1-D, finite, and one entry per sample.
+
+    ``rows`` names what ``n_samples`` counts, for the error message.
 
     Examples
     --------
@@ -427,7 +431,7 @@ def check_labels(y, n_samples: int | None = None, *, name: str = "y") -> np.ndar
         raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
     if n_samples is not None and y.shape[0] != n_samples:
         raise ValueError(
-            f"{name} has {y.shape[0]} entries but the genotypes have {n_samples} samples"
+            f"{name} has {y.shape[0]} entries but the {rows} have {n_samples} samples"
         )
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinite values")

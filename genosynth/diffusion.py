@@ -433,7 +433,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self
         """
         self._guidance_interval()
-        Z = check_array(Z, dtype=np.float32, ensure_min_samples=2)
+        Z = check_array(Z, dtype=np.float32, ensure_min_samples=2, input_name="Z")
         labels = self._fit_labels(y, Z.shape[0])
         self.n_features_in_ = Z.shape[1]
         architecture = self._resolved_denoiser(Z.shape[1])
@@ -562,7 +562,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             )
         if kind not in ("binary", "multiclass", "continuous"):
             raise ValueError(f"y must be one label per sample, got {kind!r} targets")
-        y = check_labels(y, n_samples)
+        y = check_labels(y, n_samples, rows="latents")
         self.label_type_ = label_type
         if label_type == "continuous":
             self.label_mean_, self.label_scale_, self.label_quantiles_ = trait_summary(y)
