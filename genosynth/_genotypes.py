@@ -430,9 +430,7 @@ def check_labels(
     if y.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {y.shape}")
     if n_samples is not None and y.shape[0] != n_samples:
-        raise ValueError(
-            f"{name} has {y.shape[0]} entries but the {rows} have {n_samples} samples"
-        )
+        raise ValueError(f"{name} has {y.shape[0]} entries but the {rows} have {n_samples} samples")
     if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
         raise ValueError(f"{name} contains NaN or infinite values")
     if y.dtype.kind not in "biuf":

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from genosynth._torch_utils import make_generator, resolve_device, seed_from, state_dict_to_cpu
-from genosynth.persistence import split_fitted
+from genosynth.persistence import set_fitted, split_fitted
 
 _MODULE_PREFIX = "module_/"
 
@@ -48,14 +48,13 @@ class TorchEstimatorMixin:
         return fitted, arrays
 
     def _import_fitted(self, fitted: dict, arrays: dict[str, np.ndarray]):
-        state = {}
+        state, attributes = {}, dict(fitted)
         for key, value in arrays.items():
             if key.startswith(_MODULE_PREFIX):
                 state[key[len(_MODULE_PREFIX) :]] = torch.from_numpy(np.array(value))
             else:
-                setattr(self, key, value)
-        for attr, value in fitted.items():
-            setattr(self, attr, value)
+                attributes[key] = value
+        set_fitted(self, attributes)
         self._rebuild(state)
         return self
 

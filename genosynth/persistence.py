@@ -4,8 +4,12 @@ A model file is one `safetensors <https://github.com/huggingface/safetensors>`_
 file: numeric arrays (network weights, fitted statistics) as tensors, and
 everything else (class names, parameters, small fitted values) as JSON in the
 file's header. Loading parses data only, so a model file can never run code:
-only genosynth's own estimator classes can be named in it, and a checksum over
-the header and every tensor refuses files that were altered after saving.
+only genosynth's own estimator classes can be named in it, and only fitted
+attributes (``name_``) can be set from it. A checksum over the header and every
+tensor refuses files that were damaged or edited after saving. It is not a
+signature -- whoever edits a file on purpose can recompute it -- so a file
+that passes it is still checked for its structure, and anything malformed is
+refused with a ValueError; trust a model file as much as its source.
 
 Privacy hygiene: a model file holds summary statistics and network weights,
 never training genotypes; estimators that memorise individuals (the copycat
@@ -98,6 +102,19 @@ def _export_estimator(est, name: str) -> tuple[dict, dict[str, np.ndarray]]:
     return {"name": name, "class": cls, "params": params, "fitted": fitted}, arrays
 
 
+def set_fitted(est, attributes: dict) -> None:
+    """Set fitted attributes read from a model file, refusing any other name.
+
+    Only public names ending in ``_`` may be set, so a file cannot replace a
+    method (``sample``) or private state.
+    """
+    bad = sorted(n for n in attributes if not (n.isidentifier() and n.endswith("_")) or n[0] == "_")
+    if bad:
+        raise ValueError(f"{type(est).__name__} cannot take {bad}: not fitted attributes")
+    for name, value in attributes.items():
+        setattr(est, name, value)
+
+
 def _import_estimator(spec: dict, arrays: dict[str, np.ndarray]):
     cls_name = spec["class"]
     if cls_name not in _ESTIMATORS:
@@ -107,10 +124,11 @@ def _import_estimator(spec: dict, arrays: dict[str, np.ndarray]):
     prefix = spec["name"] + "/"
     own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
     fitted = _from_json(spec["fitted"])
+    if not isinstance(fitted, dict):
+        raise ValueError(f"the fitted state of step {spec['name']!r} is not a mapping")
     if hasattr(est, "_import_fitted"):
         return est._import_fitted(fitted, own)
-    for attr, value in {**fitted, **own}.items():
-        setattr(est, attr, value)
+    set_fitted(est, {**fitted, **own})
     return est
 
 
@@ -221,7 +239,8 @@ def load(path):
         with safe_open(str(path), framework="numpy") as f:
             metadata = f.metadata() or {}
             arrays = {k: f.get_tensor(k) for k in f.keys()}
-    except (SafetensorError, OSError, ValueError) as exc:
+    except (SafetensorError, OSError, ValueError, TypeError) as exc:
+        # TypeError: a tensor dtype numpy cannot hold (bfloat16), never written by save.
         raise ValueError(f"{path} is not a genosynth model file ({exc})") from exc
     if "genosynth" not in metadata:
         raise ValueError(f"{path} is a safetensors file but not a genosynth model")
@@ -229,7 +248,7 @@ def load(path):
         header = json.loads(metadata["genosynth"])
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: the model header is corrupt ({exc})") from exc
-    if header.get("format") != FORMAT:
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(f"{path} is not a genosynth model file")
     if header.get("format_version") != FORMAT_VERSION:
         raise ValueError(
@@ -245,9 +264,32 @@ def load(path):
             UserWarning,
             stacklevel=2,
         )
-    steps = [(spec["name"], _import_estimator(spec, arrays)) for spec in header["steps"]]
+    try:
+        return _import_model(header, arrays)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+    except (KeyError, TypeError, AttributeError, IndexError, RuntimeError) as exc:
+        # A file that passed the checksum yet does not have the structure save
+        # writes: refuse it as a whole rather than leak the error of whichever
+        # step tripped over it.
+        raise ValueError(f"{path} is a malformed genosynth model file ({exc!r})") from exc
+
+
+def _import_model(header: dict, arrays: dict[str, np.ndarray]):
+    specs = header["steps"]
+    if not isinstance(specs, list) or not specs or not all(isinstance(s, dict) for s in specs):
+        raise ValueError("'steps' must be a non-empty list of step records")
+    names = [spec["name"] for spec in specs]
+    if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
+        raise ValueError(f"step names must be distinct strings, got {names}")
+    unclaimed = sorted(k for k in arrays if k.split("/", 1)[0] not in names)
+    if unclaimed:
+        raise ValueError(f"tensors {unclaimed[:5]} belong to no step")
+    steps = [(spec["name"], _import_estimator(spec, arrays)) for spec in specs]
     kind = header.get("pipeline")
     if kind is None:
+        if len(steps) != 1:
+            raise ValueError(f"a single estimator's file holds {len(steps)} steps")
         return steps[0][1]
     if kind not in _PIPELINES:
         raise ValueError(f"model file names an unknown pipeline class {kind!r}")

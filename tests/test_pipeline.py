@@ -189,6 +189,68 @@ def test_tampered_or_foreign_files_are_refused(fitted, tmp_path):
         genosynth.load(tmp_path / "absent.genosynth")
 
 
+def _forge(path, out, edit):
+    """Rewrite a model file through ``edit(header, arrays)`` with a recomputed checksum."""
+    import json
+
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    from genosynth.persistence import _digest
+
+    with safe_open(str(path), framework="numpy") as f:
+        header = json.loads(f.metadata()["genosynth"])
+        arrays = {k: f.get_tensor(k) for k in f.keys()}
+    header = edit(header, arrays)
+    metadata = {"genosynth": json.dumps(header), "sha256": _digest(header, arrays)}
+    save_file(arrays, str(out), metadata=metadata)
+    return out
+
+
+def _drop_vae_weight(header, arrays):
+    del arrays[next(k for k in arrays if k.startswith("vae/module_/"))]
+    return header
+
+
+def _set_method(header, arrays):
+    header["steps"][-1]["fitted"]["sample"] = "x"
+    return header
+
+
+def _add_tensor(header, arrays):
+    arrays["stranger/w_"] = np.zeros(3, np.float32)
+    return header
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda h, a: [1, 2], "not a genosynth model"),
+        (lambda h, a: {**h, "steps": []}, "non-empty list"),
+        (lambda h, a: {**h, "steps": 3}, "non-empty list"),
+        (_drop_vae_weight, "malformed.*Missing key"),
+        (_set_method, r"cannot take \['sample'\]: not fitted attributes"),
+        (_add_tensor, "belong to no step"),
+    ],
+)
+def test_files_with_a_recomputed_checksum_are_still_checked(fitted, tmp_path, edit, message):
+    # The checksum is not a signature: a file edited on purpose can pass it,
+    # and must then be refused for its structure, with a ValueError.
+    path = genosynth.save(fitted, tmp_path / "model.genosynth")
+    forged = _forge(path, tmp_path / "forged.genosynth", edit)
+    with pytest.raises(ValueError, match=message):
+        genosynth.load(forged)
+
+
+def test_a_foreign_bfloat16_safetensors_file_is_refused(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2, dtype=torch.bfloat16)}, str(tmp_path / "x.safetensors"))
+    with pytest.raises(ValueError, match="not a genosynth model file"):
+        genosynth.load(tmp_path / "x.safetensors")
+
+
 def test_copycat_cannot_be_saved(tmp_path):
     from genosynth.baselines import Copycat
 
