@@ -24,7 +24,12 @@ def _read_sample_table(path, what: str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise CLIError(f"{what} file not found: {path}")
-    table = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str, "#FID": str})
+    if not path.is_file():
+        raise CLIError(f"{what} file {path} is not a file")
+    try:
+        table = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str, "#FID": str})
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise CLIError(f"{what} file {path} cannot be read as a table ({exc})") from exc
     table = table.rename(columns={"#FID": "FID", "#IID": "IID"})
     if "IID" not in table.columns:
         raise CLIError(
@@ -64,11 +69,22 @@ def _phenotype(ds, pheno_path, pheno_name):
     column = pheno_name or table.columns[0]
     if column not in table.columns:
         raise CLIError(f"phenotype column {column!r} not in {pheno_path} ({list(table.columns)})")
+    values = pd.to_numeric(table[column], errors="coerce")
+    # Blank-like entries (NA, nan) are missing; any other text is an error, not a silent NaN.
+    text = table[column][values.isna() & table[column].notna()]
+    if len(text):
+        raise CLIError(
+            f"phenotype column {column!r} of {pheno_path} has non-numeric values, "
+            f"e.g. {text.unique()[:3].tolist()} (missing is -9, NA or nan)"
+        )
     # A copy: for a float column pandas may hand back a read-only view.
-    y = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float, copy=True)
-    y[np.isin(y, (-9,))] = np.nan
-    values = set(np.unique(y[~np.isnan(y)]).tolist())
-    if values <= {1.0, 2.0} and len(values) == 2:  # PLINK's case/control coding
+    y = values.to_numpy(dtype=float, copy=True)
+    y[y == -9] = np.nan
+    found = set(np.unique(y[~np.isnan(y)]).tolist())
+    if {1.0, 2.0} <= found <= {0.0, 1.0, 2.0}:  # PLINK's coding: 1 control, 2 case, 0 missing
+        if 0.0 in found:
+            _log("phenotype coded 1 = control, 2 = case (PLINK): reading 0 as missing")
+            y[y == 0] = np.nan
         y = y - 1
     return y
 
@@ -188,14 +204,27 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def cmd_fit(args) -> int:
-    from genosynth import save
+def _check_output_directory(path) -> None:
+    """Fail before the work, not after it, when the output cannot be written."""
+    parent = Path(path).parent
+    if not parent.is_dir():
+        raise CLIError(f"output directory {parent} does not exist")
+
+
+def _read_plink(prefix, **kwargs):
     from genosynth.io import read_plink
 
     try:
-        ds = read_plink(args.plink)
-    except FileNotFoundError as exc:
+        return read_plink(prefix, **kwargs)
+    except (FileNotFoundError, ValueError) as exc:  # missing or malformed .bed/.bim/.fam
         raise CLIError(str(exc)) from exc
+
+
+def cmd_fit(args) -> int:
+    from genosynth import save
+
+    _check_output_directory(args.out)
+    ds = _read_plink(args.plink)
     y = _phenotype(ds, args.pheno, args.pheno_name)
     covariates = _covariates(ds, args.covar)
     keep = ~np.isnan(y)
@@ -206,7 +235,7 @@ def cmd_fit(args) -> int:
     if not keep.all():
         _log(f"excluding {int((~keep).sum())} samples with a missing phenotype or covariate")
         # Re-open with only those individuals: keeps the direct .bed dosage path.
-        ds = read_plink(args.plink, samples=np.flatnonzero(keep))
+        ds = _read_plink(args.plink, samples=np.flatnonzero(keep))
         covariates = covariates[keep] if covariates is not None else None
     y = y[keep]
     if np.all(np.isin(y, (0, 1))):
@@ -226,20 +255,32 @@ def cmd_fit(args) -> int:
     if args.learning_rate is not None:
         pipe.set_params(diffusion__learning_rate_init=args.learning_rate)
     fit_params = {} if covariates is None else {"gwas__covariates": covariates}
-    _fit_timed(pipe, ds, y, **fit_params)
+    try:
+        _fit_timed(pipe, ds, y, **fit_params)
+    except ValueError as exc:  # the data cannot be fitted as given, named by the estimator
+        raise CLIError(str(exc)) from exc
     save(pipe, args.out)
     _log(f"model written to {args.out}")
     return 0
 
 
 def cmd_sample(args) -> int:
-    from genosynth import load
+    from sklearn.pipeline import Pipeline
+
+    from genosynth import GenerativePipeline, load
     from genosynth.io import save_zarr, write_plink
 
     try:
         pipe = load(args.model)
     except (FileNotFoundError, ValueError) as exc:
         raise CLIError(str(exc)) from exc
+    if not isinstance(pipe, Pipeline) or not hasattr(pipe[-1], "sample"):
+        raise CLIError(
+            f"{args.model} holds a {type(pipe).__name__}, not a fitted generative pipeline "
+            "(write one with `genosynth fit`)"
+        )
+    pipe = GenerativePipeline(pipe.steps)  # a plain sklearn Pipeline samples the same way
+    _check_output_directory(args.out)
     if args.n < 1:
         raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
     y = None
@@ -287,14 +328,14 @@ def _sampling_params(args) -> dict:
 
 
 def _read_any(path):
-    from genosynth.io import load_zarr, read_plink
+    from genosynth.io import load_zarr
 
     path = Path(path)
+    if path.suffix != ".zarr" and not path.is_dir():
+        return _read_plink(path)
     try:
-        if path.suffix == ".zarr" or path.is_dir():
-            return load_zarr(path)
-        return read_plink(path)
-    except FileNotFoundError as exc:
+        return load_zarr(path)
+    except (FileNotFoundError, ValueError) as exc:
         raise CLIError(str(exc)) from exc
 
 
@@ -308,7 +349,15 @@ def cmd_evaluate(args) -> int:
         if "sample_phenotype" not in ds:
             raise CLIError(f"the {name} data carry no phenotype (sample_phenotype)")
         G, variants = as_genotypes(ds)
-        parts[name] = (G, np.asarray(ds["sample_phenotype"].values), variants)
+        y = np.asarray(ds["sample_phenotype"].values)
+        # read_plink marks a missing binary phenotype -1 and a missing trait NaN.
+        missing = np.isnan(y) if y.dtype.kind == "f" else y < 0
+        if missing.all():
+            raise CLIError(f"no individual of the {name} data has a phenotype")
+        if missing.any():
+            _log(f"{name}: excluding {int(missing.sum())} individuals with a missing phenotype")
+            G, y = G[~missing], y[~missing]
+        parts[name] = (G, y, variants)
     syn_ids = parts["synthetic"][2]["id"].to_numpy()
     aligned = {}
     for name in ("train", "holdout"):
@@ -319,13 +368,16 @@ def cmd_evaluate(args) -> int:
             n_missing = int((pos < 0).sum())
             raise CLIError(f"{n_missing} synthetic variants are not in {name}: {missing}")
         aligned[name] = (G[:, pos], y)
-    report = evaluate(
-        *aligned["train"],
-        *aligned["holdout"],
-        parts["synthetic"][0],
-        parts["synthetic"][1],
-        variants=parts["synthetic"][2],
-    )
+    try:
+        report = evaluate(
+            *aligned["train"],
+            *aligned["holdout"],
+            parts["synthetic"][0],
+            parts["synthetic"][1],
+            variants=parts["synthetic"][2],
+        )
+    except ValueError as exc:  # e.g. label kinds that do not match across the three
+        raise CLIError(str(exc)) from exc
     print(report.summary())
     if args.csv:
         report.to_frame().to_csv(args.csv)

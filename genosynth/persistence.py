@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 
 FORMAT = "genosynth-model"
 FORMAT_VERSION = 1
@@ -94,6 +95,7 @@ def _export_estimator(est, name: str) -> tuple[dict, dict[str, np.ndarray]]:
             f"step {name!r} is a {cls}; genosynth.save stores only genosynth estimators "
             f"({', '.join(sorted(_ESTIMATORS))}); use joblib for other objects"
         )
+    check_is_fitted(est)  # a NotFittedError naming the estimator, not a missing attribute
     params = {k: _json_value(v, f"parameter {name}__{k}") for k, v in est.get_params(False).items()}
     export = getattr(est, "_export_fitted", None) or (lambda: split_fitted(est))
     fitted, arrays = export()

@@ -329,3 +329,88 @@ def test_readme_commands_parse():
     for command in commands:
         args = parser.parse_args(command[1:])  # exits (code 2) on an unknown flag
         assert args.func.__name__ == f"cmd_{command[1]}"
+
+
+def _fit_argv(d, out, *extra):
+    return ["fit", "--plink", str(d / "train"), "--n-snps", "8", "--out", str(out), *extra]
+
+
+@pytest.mark.parametrize(
+    "pheno, extra, message",
+    [
+        ("IID\tY\n{a}\tcase\n{b}\tcontrol\n", [], "non-numeric values, e.g. ['case', 'control']"),
+        ("", [], "cannot be read as a table"),
+        (None, [], "is not a file"),
+        ("IID\tY\n{a}\t1\n{b}\t1\n", [], "single"),
+        ("IID\tY\n{a}\t1\n{b}\t2\n", ["--n-snps", "500"], "n_snps=500"),
+    ],
+)
+def test_fit_reports_bad_phenotypes_and_settings_without_a_traceback(
+    plink_cohort, tmp_path, capsys, pheno, extra, message
+):
+    d, ds = plink_cohort
+    ids = np.asarray(ds["sample_id"].values)[:300].astype(str)
+    path = tmp_path / "p.txt"
+    if pheno is None:
+        path.mkdir()
+    else:
+        lines = pheno.format(a=ids[0], b=ids[1])
+        if "\t1\n" in lines:  # a whole cohort with the given values alternating
+            values = [line.split("\t")[1] for line in lines.splitlines()[1:]]
+            lines = "IID\tY\n" + "".join(f"{i}\t{values[k % 2]}\n" for k, i in enumerate(ids))
+        path.write_text(lines)
+    assert main([*_fit_argv(d, tmp_path / "m.genosynth", "--pheno", str(path)), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_fit_checks_the_output_directory_before_fitting(plink_cohort, tmp_path, capsys):
+    d, _ = plink_cohort
+    assert main(_fit_argv(d, tmp_path / "absent" / "m.genosynth")) == 2
+    assert "output directory" in capsys.readouterr().err
+
+
+def test_plink_zero_is_a_missing_phenotype_next_to_1_and_2(
+    plink_cohort, tmp_path, monkeypatch, capsys
+):
+    # PLINK codes 1 = control, 2 = case, 0 = missing: 0 must not become a third class.
+    d, ds = plink_cohort
+    _shrink_cli_models(monkeypatch, max_iter=2)
+    ids = np.asarray(ds["sample_id"].values)[:300].astype(str)
+    codes = np.resize([1, 2, 1, 0], 300)
+    table = "IID\tY\n" + "".join(f"{i}\t{c}\n" for i, c in zip(ids, codes))
+    (tmp_path / "p.txt").write_text(table)
+    argv = _fit_argv(d, tmp_path / "m.genosynth", "--pheno", str(tmp_path / "p.txt"), "--quiet")
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "reading 0 as missing" in err
+    assert "excluding 75 samples" in err
+    assert "2 classes [0, 1]" in err
+
+
+def test_sample_refuses_a_model_that_is_not_a_generative_pipeline(tmp_path, capsys):
+    import genosynth
+    from genosynth.baselines import AlleleFrequencySampler
+
+    rng = np.random.default_rng(0)
+    est = AlleleFrequencySampler().fit(rng.integers(0, 3, (20, 5)), rng.integers(0, 2, 20))
+    model = genosynth.save(est, tmp_path / "af.genosynth")
+    assert main(["sample", str(model), "--n", "3", "--out", str(tmp_path / "o")]) == 2
+    assert "holds a AlleleFrequencySampler, not a fitted generative pipeline" in (
+        capsys.readouterr().err
+    )
+
+
+def test_evaluate_drops_individuals_with_a_missing_phenotype(plink_cohort, tmp_path, capsys):
+    d, _ = plink_cohort
+    for ext in ("bed", "bim"):
+        (tmp_path / f"train.{ext}").write_bytes((d / f"train.{ext}").read_bytes())
+    fam = (d / "train.fam").read_text().splitlines()
+    fam[:5] = [" ".join(line.split()[:5] + ["-9"]) for line in fam[:5]]
+    (tmp_path / "train.fam").write_text("\n".join(fam) + "\n")
+    argv = ["evaluate", "--train", str(tmp_path / "train"), "--holdout", str(d / "hold")]
+    assert main([*argv, "--synthetic", str(d / "hold")]) == 0
+    captured = capsys.readouterr()
+    assert "train: excluding 5 individuals with a missing phenotype" in captured.err
+    assert "tstr_auc_ratio" in captured.out
