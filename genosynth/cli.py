@@ -299,7 +299,10 @@ def cmd_sample(args) -> int:
     except ValueError as exc:  # a sampling setting out of range, named by the estimator
         raise CLIError(str(exc)) from exc
     if args.format == "plink":
-        write_plink(ds, args.out)
+        try:
+            write_plink(ds, args.out)
+        except ValueError as exc:  # labels PLINK cannot hold (e.g. classes 0/1/2)
+            raise CLIError(str(exc)) from exc
     else:
         try:
             save_zarr(ds, args.out)

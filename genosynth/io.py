@@ -167,13 +167,18 @@ def write_plink(ds, prefix) -> Path:
     prefix = Path(prefix)
     if "call_genotype" not in ds:
         raise ValueError("write_plink needs 'call_genotype' (build one with to_dataset)")
+    for name in ("sample_id", "variant_id"):
+        if name in ds:
+            ids = np.asarray(ds[name].values).astype(str)
+            spaced = [i for i in ids if not i or any(c.isspace() for c in i)]
+            if spaced:
+                raise ValueError(
+                    f"{name} values must be non-empty and free of whitespace in PLINK files, "
+                    f"got {spaced[:3]}"
+                )
     out = _swap_alleles(ds)
     if "sample_phenotype" in ds:
-        y = np.asarray(ds["sample_phenotype"].values)
-        if _is_binary01(y):
-            coded = np.where(y == 1, 2, 1).astype(np.int64)
-        else:
-            coded = np.where(np.isnan(y.astype(float)), _PLINK_MISSING_PHENOTYPE, y)
+        coded = _fam_phenotype(np.asarray(ds["sample_phenotype"].values))
         out = out.assign(sample_phenotype=("samples", coded))
     # sgkit rejects variables it does not know how to write next to the PLINK ones.
     keep = [v for v in out.data_vars if v.startswith(("call_", "variant_", "sample_", "contig_"))]
@@ -188,9 +193,33 @@ def _swap_alleles(ds):
     return ds.assign(call_genotype=flipped, variant_allele=ds["variant_allele"][:, ::-1].copy())
 
 
-def _is_binary01(y: np.ndarray) -> bool:
-    values = np.unique(y[~np.isnan(y.astype(float))]) if y.size else y
-    return len(values) > 0 and set(values.tolist()) <= {0, 1}
+def _int_for(n_codes: int):
+    return np.int16 if n_codes <= np.iinfo(np.int16).max else np.int32
+
+
+def _fam_phenotype(y: np.ndarray) -> np.ndarray:
+    """Labels -> the ``.fam`` column that :func:`read_plink` reads back as the same labels.
+
+    0/1 labels become PLINK's 1 (control) / 2 (case); missing (NaN, or -1 in
+    the int8 labels ``read_plink`` returns) becomes -9. Anything else is
+    written as a value, unless PLINK would take it for case/control codes.
+    """
+    values = y.astype(np.float64)
+    missing = np.isnan(values)
+    observed = set(np.unique(values[~missing]).tolist())
+    if y.dtype.kind in "iu" and observed - {-1.0} <= {0.0, 1.0}:
+        missing |= values == -1
+        observed -= {-1.0}
+    if not observed:
+        return np.full(len(values), _PLINK_MISSING_PHENOTYPE, dtype=np.int64)
+    if observed <= {0.0, 1.0}:
+        return np.where(missing, _PLINK_MISSING_PHENOTYPE, np.where(values == 1, 2, 1))
+    if observed - {0.0} <= {1.0, 2.0}:
+        raise ValueError(
+            f"sample_phenotype holds {sorted(observed)}, which PLINK reads as case/control codes "
+            "(1 control, 2 case, 0 missing); recode the labels or write Zarr (save_zarr)"
+        )
+    return np.where(missing, _PLINK_MISSING_PHENOTYPE, values)
 
 
 def _missing_calls(dosage: np.ndarray) -> np.ndarray:
@@ -373,7 +402,8 @@ def read_plink(prefix, *, samples=None, binary_phenotype: bool | None = None):
     ds = xr.Dataset(
         {
             "contig_id": ("contigs", contig_names),
-            "variant_contig": ("variants", contig_code.astype(np.int16)),
+            # int16 as sgkit's reader, unless there are more contigs (scaffolds) than it holds.
+            "variant_contig": ("variants", contig_code.astype(_int_for(len(contig_names)))),
             "variant_position": ("variants", position),
             # ours are [ref, alt] = [A2, A1]
             "variant_allele": (

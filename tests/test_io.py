@@ -193,3 +193,42 @@ def test_errors(cohort, tmp_path):
         to_dataset(G, y=y[:-1])
     with pytest.raises(FileNotFoundError, match="c.bed"):
         read_plink(tmp_path / "c")
+
+
+@pytest.mark.parametrize(
+    "labels, dtype, back",
+    [
+        ([0, 1, -1, 1], np.int8, [0, 1, -1, 1]),  # read_plink's own int8 labels, -1 missing
+        ([0.0, 1.0, np.nan, 1.0], float, [0, 1, -1, 1]),
+        ([0, 1, 3, 1], np.int64, [0.0, 1.0, 3.0, 1.0]),  # classes PLINK holds as values
+        ([5.5, np.nan, 2.0, 1.0], float, [5.5, np.nan, 2.0, 1.0]),
+    ],
+)
+def test_plink_phenotypes_round_trip_with_missing_values(tmp_path, labels, dtype, back):
+    ds = to_dataset(np.array([[0, 1], [1, 2], [2, 0], [1, 1]]))
+    ds["sample_phenotype"] = ("samples", np.array(labels, dtype=dtype))
+    got = read_plink(write_plink(ds, tmp_path / "p"))["sample_phenotype"].values
+    np.testing.assert_array_equal(got, np.array(back))
+
+
+def test_write_plink_refuses_what_plink_would_misread(tmp_path):
+    ds = to_dataset(np.array([[0, 1], [1, 2], [2, 0]]))
+    ds["sample_phenotype"] = ("samples", np.array([0, 1, 2]))  # three classes, not 1/2 codes
+    with pytest.raises(ValueError, match="case/control codes"):
+        write_plink(ds, tmp_path / "p")
+    ds = to_dataset(np.array([[0, 1], [1, 2]]), sample_ids=["a b", "c"])
+    with pytest.raises(ValueError, match="whitespace"):
+        write_plink(ds, tmp_path / "q")
+
+
+def test_read_plink_holds_more_contigs_than_int16(tmp_path):
+    # Scaffold assemblies can name more contigs than sgkit's int16 codes hold.
+    n = 33_000
+    bim = "".join(f"scaf{i}\tv{i}\t0\t1\tA\tG\n" for i in range(n))
+    (tmp_path / "s.bim").write_text(bim)
+    (tmp_path / "s.fam").write_text("f1 i1 0 0 0 -9\n")
+    (tmp_path / "s.bed").write_bytes(bytes([0x6C, 0x1B, 0x01]) + bytes([0b11] * n))
+    ds = read_plink(tmp_path / "s")
+    contig = ds["variant_contig"].values
+    assert contig.dtype == np.int32
+    assert ds["contig_id"].values[contig[32_768]] == "scaf32768"
