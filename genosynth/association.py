@@ -967,6 +967,11 @@ def association_scan(
     0  v0  0.6598  0.0000  wald
     1  v1 -0.0299  0.8393  wald
     """
+    return results_frame(_scan_result(X, y, covariates, test, refine, maf_min, block_size))
+
+
+def _scan_result(X, y, covariates, test, refine, maf_min, block_size) -> ScanResult:
+    """:func:`association_scan` before its DataFrame: keeps -log10 p, exact where p underflows."""
     n, L = shape_of(X)
     if not (isinstance(maf_min, int | float | np.floating) and 0.0 <= maf_min <= 0.5):
         raise ValueError(f"maf_min must be a number in [0, 0.5], got {maf_min!r}")
@@ -1006,7 +1011,7 @@ def association_scan(
         low = ~_maf_ok(result.counts, maf_min)
         for arr in (result.beta, result.se, result.stat, result.neglog10p):
             arr[low] = np.nan
-    return results_frame(result)
+    return result
 
 
 def _maf_ok(counts: np.ndarray, maf_min: float) -> np.ndarray:

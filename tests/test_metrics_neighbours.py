@@ -89,3 +89,16 @@ def test_metrics_baselines_and_prs_never_import_torch():
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_equal_rescaled_distances_tie_exactly():
+    # 1 difference in 3 comparable sites and 2 in 6 are both 10/3 on a 10-SNP panel;
+    # rescaling in float32 rounded them one ulp apart and broke the tie.
+    S = np.zeros((1, 10), dtype=int)
+    T = np.array([[1, 0, 0] + [-1] * 7])
+    H = np.array([[1, 1, 0, 0, 0, 0, -1, -1, -1, -1]])
+    d_t, d_h = hamming_distances(T, S)[0, 0], hamming_distances(H, S)[0, 0]
+    assert d_t == d_h == np.float32(10 / 3)
+    from genosynth.metrics import distance_attack
+
+    assert distance_attack(T, H, S, n_bootstrap=0)["mia_auc"] == 0.5

@@ -248,3 +248,19 @@ def test_metrics_and_prs_do_not_import_torch():
 def test_default_estimator_is_penalised_logistic_regression():
     est = default_estimator()
     assert isinstance(est[-1], LogisticRegression) and est[-1].C == 0.01
+
+
+def test_association_recovery_keeps_hits_whose_p_underflows():
+    # The real scan's SNP 0 has p = 0.0 in float64; its -log10 p must still count.
+    rng = np.random.default_rng(0)
+    G = rng.integers(0, 3, (2000, 6))
+    y = G[:, 0] + 0.3 * G[:, 1] + rng.normal(0, 0.5, 2000)
+    S = rng.integers(0, 3, (2000, 6))
+    ys = 0.3 * S[:, 1] + rng.normal(0, 0.5, 2000)
+    res = association_recovery(G, y, S, ys)
+    assert res["assoc_p_real"][0] == 0.0
+    real = association_scan(G, y, test="linear")
+    assert np.all(real["p"].to_numpy()[1:] > 0)
+    # SNP 0 dominates the real scan and is null in the synthetic one: the
+    # correlation over all six is negative, not the 0.9999 of the other five.
+    assert res["assoc_log10p_pearson_r"] < 0

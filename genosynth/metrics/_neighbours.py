@@ -71,8 +71,11 @@ def _block_distances(a: dict, b: dict, n_variants: int) -> np.ndarray:
     Xb = b["X"] if b["missing"] else b["T"][:, :n_variants] + b["T"][:, n_variants:]
     D = Xa @ Pb.T + Pa @ Xb.T - 2 * (a["T"] @ b["T"].T)
     comparable = Pa @ Pb.T
+    # d * L is exact in float64 and the division then rounds once, so equal
+    # ratios (1 of 3 sites, 2 of 6) give the same float32 distance and tie;
+    # float32 arithmetic could round them one ulp apart.
     with np.errstate(divide="ignore", invalid="ignore"):
-        D *= n_variants / comparable
+        D = (D.astype(np.float64) * n_variants / comparable).astype(np.float32)
     D[comparable == 0] = np.inf
     return D
 

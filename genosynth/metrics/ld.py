@@ -4,7 +4,8 @@
 --------------
 Variants ``i < j`` form a nearby pair when they lie on the same contig, at
 most ``window`` variants apart in panel order, and - if ``max_distance`` is
-given and positions are known - at most ``max_distance`` base pairs apart.
+given - at most ``max_distance`` base pairs apart (panel positions when the
+variants' positions are not known).
 The panel must be in genomic order within each contig (as
 :class:`~genosynth.GWASSelector` returns it). Without variant metadata the
 panel order is the only coordinate and distances are counted in variants.
@@ -150,7 +151,8 @@ def ld_metrics(real, synthetic, *, variants=None, window=50, max_distance=None, 
     window : int, default=50
         Largest separation, in panel positions, of a nearby pair.
     max_distance : int, optional
-        Largest separation in base pairs (ignored without positions).
+        Largest separation in base pairs. Without ``variants`` a variant's
+        position is its panel index, so it then counts panel positions.
     n_bins : int, default=10
         Bins of the LD-decay curve.
 

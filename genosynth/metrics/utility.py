@@ -354,7 +354,7 @@ def association_recovery(
     >>> res["assoc_beta_pearson_r"], res["assoc_causal_power_synthetic"]
     (1.0, 1.0)
     """
-    from genosynth.association import association_scan
+    from genosynth.association import _scan_result
 
     if not 0 < q_threshold < 1:
         raise ValueError(f"q_threshold must be in (0, 1), got {q_threshold}")
@@ -371,13 +371,21 @@ def association_recovery(
 
     res = {}
     for name, G, y in (("real", R, y_r), ("synthetic", S, y_s)):
-        scan = association_scan(G, y, test=test, refine="all")
-        beta = scan["beta"].to_numpy(dtype=np.float64)
-        p = scan["p"].to_numpy(dtype=np.float64)
-        ok = np.isfinite(beta) & np.isfinite(p)
-        beta, p = np.where(ok, beta, np.nan), np.where(ok, p, np.nan)
+        scan = _scan_result(G, y, None, test, "all", 0.0, None)
+        # -log10 p from the scan itself: p underflows to 0 for the strongest
+        # hits, whose -log10 would be inf and drop out of the correlation.
+        beta, neglog10p = scan.beta.astype(np.float64), scan.neglog10p.astype(np.float64)
+        ok = np.isfinite(beta) & np.isfinite(neglog10p)
+        beta, neglog10p = np.where(ok, beta, np.nan), np.where(ok, neglog10p, np.nan)
+        p = np.minimum(1.0, np.power(10.0, -neglog10p))
         q = bh_qvalues(p)
-        res[name] = {"beta": beta, "p": p, "q": q, "disc": np.nan_to_num(q, nan=1.0) < q_threshold}
+        res[name] = {
+            "beta": beta,
+            "p": p,
+            "neglog10p": neglog10p,
+            "q": q,
+            "disc": np.nan_to_num(q, nan=1.0) < q_threshold,
+        }
 
     b_r, b_s = res["real"]["beta"], res["synthetic"]["beta"]
     both = np.isfinite(b_r) & np.isfinite(b_s)
@@ -385,8 +393,7 @@ def association_recovery(
     d_r, d_s = res["real"]["disc"], res["synthetic"]["disc"]
     replicated = int(np.sum(d_r & d_s))
     spurious = int(np.sum(d_s & ~d_r))
-    with np.errstate(divide="ignore"):
-        lp_r, lp_s = -np.log10(res["real"]["p"]), -np.log10(res["synthetic"]["p"])
+    lp_r, lp_s = res["real"]["neglog10p"], res["synthetic"]["neglog10p"]
     out = {
         "assoc_beta_pearson_r": pearson(b_r, b_s),
         "assoc_log10p_pearson_r": pearson(lp_r, lp_s),
