@@ -87,7 +87,12 @@ def resolve_device(device) -> torch.device:
         raise TypeError(f"device must be a string or torch.device, got {type(device).__name__}")
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:  # torch's own message lists every device type it knows
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda[:k]'"
+        ) from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was requested but CUDA is not available")
     return dev

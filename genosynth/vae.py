@@ -330,6 +330,17 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
                 )
             y = check_labels(y, n)
             if continuing:
+                if self.module_.label_head is None:
+                    raise ValueError(
+                        "this model was fitted without a phenotype head (label_weight=0); a "
+                        "warm start cannot add one: fit with warm_start=False"
+                    )
+                unseen = np.setdiff1d(y, self.classes_)
+                if unseen.size:
+                    raise ValueError(
+                        f"labels {unseen[:5].tolist()} were not seen in the first fit "
+                        f"(classes: {self.classes_.tolist()})"
+                    )
                 labels = np.searchsorted(self.classes_, y)
             else:
                 encoder = LabelEncoder().fit(y)
@@ -345,6 +356,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         rng = np.random.default_rng(seed)
         if not continuing:
             n_classes = len(self.classes_) if labels is not None else 0
+            if labels is None and hasattr(self, "classes_"):
+                del self.classes_  # a fresh fit without labels has no phenotype head
             self.n_features_in_ = G.shape[1]
             self.module_config_ = self._config(G.shape[1], n_classes)
             with seeded(seed):
@@ -372,7 +385,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
                 mu, logvar = mu.float(), logvar.float()
                 noise = torch.randn(mu.shape, generator=generator, device=mu.device)
                 z = mu + torch.exp(0.5 * logvar) * noise
-                if decoder_noise > 0:
+                if decoder_noise > 0 and len(mu) > 1:  # a one-row batch has no spread
                     spread = mu.detach().std(0, keepdim=True)
                     extra = torch.randn(mu.shape, generator=generator, device=mu.device)
                     z = z + decoder_noise * spread * extra

@@ -174,6 +174,21 @@ def test_phenotype_head_and_warm_start(panel):
     warm = GenotypeVAE(**TINY, max_iter=2, warm_start=True, random_state=0).fit(panel[:200])
     warm.fit(panel[:200])
     assert warm.n_iter_ == 4 and len(warm.loss_curve_) == 4
+    # A warm fit keeps the head it has: new classes and a new head are refused.
+    with pytest.raises(ValueError, match=r"labels \[2\] were not seen in the first fit"):
+        vae.set_params(warm_start=True).fit(panel[:200], 2 * y)
+    with pytest.raises(ValueError, match="cannot add one"):
+        warm.set_params(label_weight=1.0).fit(panel[:200], y)
+    # A fresh fit without labels drops the old head's classes.
+    vae.set_params(warm_start=False, label_weight=0.0, max_iter=1).fit(panel[:200])
+    assert not hasattr(vae, "classes_") and vae.module_.label_head is None
+
+
+def test_decoder_noise_with_a_one_row_batch(panel):
+    # 19 individuals -> 17 training rows -> batches of 16 and 1; a single row has no spread.
+    vae = GenotypeVAE(**TINY, decoder_noise=0.3, batch_size=16, max_iter=2, random_state=0)
+    vae.fit(panel[:19])
+    assert np.all(np.isfinite(vae.loss_curve_))
 
 
 def test_decoder_noise_makes_decoding_robust_to_latent_error(fitted, panel):
@@ -235,3 +250,8 @@ class BinnedVAE(GenotypeVAE):
 )
 def test_sklearn_common_checks(estimator, check):
     check(estimator)
+
+
+def test_unknown_device_is_a_value_error(panel):
+    with pytest.raises(ValueError, match="device='gpu' is not a torch device"):
+        GenotypeVAE(**TINY, max_iter=1, device="gpu").fit(panel[:20])
