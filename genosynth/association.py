@@ -138,6 +138,12 @@ def resolve_test(y: np.ndarray, test: str) -> tuple[str, np.ndarray | None]:
         raise ValueError(
             f"test='logistic' needs a binary trait; y has {classes.size} distinct values"
         )
+    if test == "auto" and y.dtype.kind in "iu" and classes.tolist() == [-1, 0, 1]:
+        # read_plink's binary phenotype with missing values: not a three-valued trait.
+        raise ValueError(
+            "y holds -1 next to 0/1, read_plink's code for a missing case-control "
+            "phenotype: keep the samples with y >= 0 (or pass test='linear' if -1 is a value)"
+        )
     if test == "linear" or (test == "auto" and classes.size > 2):
         return "linear", None
     return "logistic", classes

@@ -44,6 +44,15 @@ __all__ = ["GWASSelector"]
 _CANDIDATES_PER_SNP = 4
 
 
+def _above_max_missing(n_missing: np.ndarray, max_missing: float, n: int) -> np.ndarray:
+    """Missing rate above ``max_missing``, with a rate exactly on it passing.
+
+    ``0.29 * 100`` is 28.999999999999996 in floating point, so the count is
+    compared with the product up to a relative tolerance of 1e-12.
+    """
+    return n_missing > max_missing * n * (1 + 1e-12)
+
+
 def _dataset_covariates(ds, names) -> np.ndarray:
     """Stack the named sample variables of a Dataset into an (n_samples, c) matrix."""
     columns = []
@@ -124,7 +133,8 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         variant is skipped when an already selected, more significant variant
         on the same contig within ``clump_kb`` has ``r^2 >= clump_r2`` with it.
     clump_r2 : float, default=0.5
-        r^2 threshold of clumping (dosage correlation over jointly called samples).
+        r^2 threshold of clumping: PLINK 1.9's haplotype r^2, estimated by EM
+        from the genotypes of jointly called samples.
     clump_kb : float, default=250
         Clumping window radius in kilobases.
     block_size : int, optional
@@ -299,7 +309,7 @@ class GWASSelector(SelectorMixin, BaseEstimator):
             af = (counts[:, 1] + 2 * counts[:, 2]) / (2.0 * n_obs)
         maf = np.minimum(af, 1.0 - af)
         ok = testable & (maf > 0) & (maf >= self.maf_min)
-        ok &= counts[:, 3] <= self.max_missing * n
+        ok &= ~_above_max_missing(counts[:, 3], self.max_missing, n)
         if self.hwe_p_min is not None and hwe is not None:
             ok &= ~(hwe < self.hwe_p_min)
         return ok
@@ -312,7 +322,8 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         parts = [
             f"{int((~result.testable | ~(maf > 0)).sum())} monomorphic or untestable",
             f"{int((maf < self.maf_min).sum())} with MAF < {self.maf_min}",
-            f"{int((result.counts[:, 3] > self.max_missing * n).sum())} with missing rate "
+            f"{int(_above_max_missing(result.counts[:, 3], self.max_missing, n).sum())} "
+            "with missing rate "
             f"> {self.max_missing}",
         ]
         if self.hwe_p_min is not None:
@@ -325,40 +336,54 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         )
 
     def _choose(self, X, result, model, qc, index, G):
-        """Walk candidates best first (threshold, clumping) until the panel is full."""
+        """Walk candidates best first (threshold, clumping) until the panel is full.
+
+        ``result.neglog10p`` holds each candidate's definitive test and, for a
+        variant not yet refitted, the scan's score test (logistic with
+        covariates), which can overstate a rare variant carried only by cases
+        a thousandfold. So a refitted candidate is taken only once no variant
+        still waiting for its refit scores better; until then the next batch
+        of waiting variants, best score first, is refitted and joins the walk.
+        """
         min_score = -np.log10(self.p_threshold) if self.p_threshold is not None else -np.inf
         clumper = GreedyClumper(self.clump_r2, self.clump_kb * 1000.0) if self.clump else None
         chosen, columns = [], []
         considered = np.zeros(len(qc), dtype=bool)
+        need = self.n_snps
         while True:
             considered[index] = True
             key = result.neglog10p[index]
             order = np.lexsort((index, -key))
             index, G, key = index[order], G[:, order], key[order]
             ok = key >= min_score
-            index, G = index[ok], G[:, ok]
-            need = self.n_snps - sum(len(c) for c in chosen)
+            index, G, key = index[ok], G[:, ok], key[ok]
+            rest = np.flatnonzero(qc & ~considered & (result.neglog10p >= min_score))
+            bound = result.neglog10p[rest].max() if rest.size else -np.inf
+            ready = int(np.sum(key >= bound))  # a prefix: key is sorted
             if clumper is None:
-                take = np.arange(min(need, index.size))
+                take = np.arange(min(need, ready))
             else:
-                meta = result.variants.iloc[index]
+                meta = result.variants.iloc[index[:ready]]
                 accepted = clumper.offer(
-                    G, meta["contig"].to_numpy(), meta["position"].to_numpy(), limit=self.n_snps
+                    G[:, :ready],
+                    meta["contig"].to_numpy(),
+                    meta["position"].to_numpy(),
+                    limit=self.n_snps,
                 )
                 take = np.flatnonzero(accepted)
             chosen.append(index[take])
             columns.append(G[:, take])
             need -= take.size
-            # More candidates exist only beyond the buffer, and only if scores allow.
-            rest = np.flatnonzero(qc & ~considered & (result.neglog10p >= min_score))
             if need <= 0 or rest.size == 0:
                 break
+            # Candidates not yet offered wait for the next batch's refits.
             batch = rest[np.lexsort((rest, -result.neglog10p[rest]))][
                 : _CANDIDATES_PER_SNP * self.n_snps
             ]
-            G = gather_columns(X, batch, self.block_size)
-            refine_candidates(result, model, batch, G)
-            index = batch
+            G_batch = gather_columns(X, batch, self.block_size)
+            refine_candidates(result, model, batch, G_batch)
+            index = np.concatenate([index[ready:], batch])
+            G = np.concatenate([G[:, ready:], G_batch], axis=1)
         chosen = np.concatenate(chosen)
         if chosen.size < self.n_snps:
             why = []
@@ -475,6 +500,8 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         check_is_fitted(self)
         self._check_width(X)
         index = np.flatnonzero(self._get_support_mask())
+        if index.size == 0:  # nothing qualified (fit warned): an empty panel, as fit_transform
+            return np.empty((shape_of(X)[0], 0), dtype=np.int8)
         if _is_dataset(X):
             ids = variant_table(X)["id"].to_numpy(dtype=object)
             fitted_ids = self.results_["id"].to_numpy(dtype=object)

@@ -338,3 +338,13 @@ def test_candidate_buffer_keeps_the_best_with_stable_ties():
     expected = np.lexsort((np.arange(L), -keys))[:cap]
     assert index.tolist() == expected.tolist()
     assert np.array_equal(cols, G[:, expected])
+
+
+def test_read_plinks_missing_code_is_not_read_as_a_three_valued_trait():
+    rng = np.random.default_rng(0)
+    G = rng.binomial(2, 0.3, (100, 4))
+    y = rng.integers(0, 2, 100).astype(np.int8)
+    y[:5] = -1  # read_plink's missing case-control phenotype
+    with pytest.raises(ValueError, match="keep the samples with y >= 0"):
+        association_scan(G, y)
+    assert set(association_scan(G, y, test="linear")["test"]) == {"ols"}

@@ -375,3 +375,44 @@ def test_sklearn_common_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         check(estimator)
+
+
+def test_covariates_do_not_let_inflated_scores_crowd_out_the_best_variant():
+    # With covariates the scan ranks by score test, which overstates variants carried
+    # only by a few cases; after their Firth refits (p ~ 1e-3) the panel must still
+    # hold v0 (Wald p ~ 1e-9), which first ranked below them.
+    rng = np.random.default_rng(0)
+    n = 600
+    y = (rng.random(n) < 0.2).astype(int)
+    cov = rng.normal(size=(n, 1))
+    G = rng.binomial(2, 0.3, (n, 20)).astype(np.int8)
+    G[:, 0] = rng.binomial(2, np.where(y == 1, 0.5, 0.3))
+    cases = np.flatnonzero(y == 1)
+    for j in range(1, 5):
+        G[:, j] = 0
+        G[rng.choice(cases, 20, replace=False), j] = 1
+    wald = association_scan(G, y, cov)
+    best = int(np.argmin(wald["p"].to_numpy()))
+    assert best == 0
+    sel = GWASSelector(n_snps=1).fit(G, y, cov)
+    assert np.flatnonzero(sel.get_support()).tolist() == [0]
+    assert sel.pvalues_[0] == pytest.approx(wald["p"][0], rel=1e-6)
+
+
+def test_empty_panel_transforms_to_no_columns():
+    rng = np.random.default_rng(0)
+    G = rng.binomial(2, 0.3, (200, 10)).astype(np.int8)
+    y = rng.integers(0, 2, 200)
+    with pytest.warns(UserWarning, match="only 0 variants qualify"):
+        sel = GWASSelector(n_snps=3, p_threshold=1e-30).fit(G, y)
+    assert sel.transform(G).shape == (200, 0)
+
+
+def test_a_missing_rate_exactly_at_max_missing_passes_qc():
+    G = np.random.default_rng(1).binomial(2, 0.4, (100, 5)).astype(np.int8)
+    G[:29, 0] = -1  # 29% missing; 0.29 * 100 is 28.999999999999996 in floating point
+    y = np.r_[np.zeros(50), np.ones(50)]
+    sel = GWASSelector(n_snps=1, max_missing=0.29, maf_min=0).fit(G, y)
+    assert sel.qc_pass_[0]
+    G[29, 0] = -1
+    assert not GWASSelector(n_snps=1, max_missing=0.29, maf_min=0).fit(G, y).qc_pass_[0]
