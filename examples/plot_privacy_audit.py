@@ -104,7 +104,7 @@ rows = [
     "nnaa",
     "mia_auc",
     "domias_auc",
-    "kinship_synthetic_fraction_with_relative",
+    "kinship_synthetic_fraction_above_holdout_p99",
     "af_pearson_r",
     "ld_r2_correlation",
     "tstr_auc_ratio",

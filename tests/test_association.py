@@ -172,7 +172,9 @@ def test_maf_min_leaves_rare_variants_untested(small):
 
 
 def test_lazy_dataset_and_block_size_do_not_change_results():
-    ds = simulate_case_control(300, n_variants=120, n_causal=5, random_state=1)
+    ds = simulate_case_control(
+        300, n_variants=120, n_causal=5, random_state=1, demography="constant", n_chromosomes=1
+    )
     y = ds["sample_phenotype"].values
     G, _ = as_genotypes(ds)
     eager = association_scan(G, y)
@@ -238,6 +240,8 @@ def plink_cohort(tmp_path_factory):
         prevalence=0.3,
         maf_min=0.004,
         random_state=3,
+        demography="constant",
+        n_chromosomes=1,
     )
     prefix = tmp_path_factory.mktemp("plink") / "cohort"
     write_plink(ds, prefix)

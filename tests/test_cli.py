@@ -17,7 +17,9 @@ from genosynth.io import read_plink, write_plink
 @pytest.fixture(scope="module")
 def plink_cohort(tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
-    ds = simulate_case_control(400, n_variants=200, n_causal=8, random_state=2)
+    ds = simulate_case_control(
+        400, n_variants=200, n_causal=8, random_state=2, demography="constant", n_chromosomes=1
+    )
     write_plink(ds.isel(samples=slice(0, 300)), d / "train")
     write_plink(ds.isel(samples=slice(300, 400)), d / "hold")
     return d, ds

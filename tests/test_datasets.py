@@ -33,7 +33,13 @@ CUSTOM_VARIABLES = {
 def panel():
     """A small cohort on three chromosomes, built to an exact variant count."""
     return simulate_case_control(
-        300, n_variants=1200, n_chromosomes=3, n_causal=20, maf_min=0.05, random_state=3
+        300,
+        n_variants=1200,
+        n_chromosomes=3,
+        n_causal=20,
+        maf_min=0.05,
+        random_state=3,
+        site_fraction=1.0,
     )
 
 
@@ -42,6 +48,7 @@ def unlinked():
     """200 independent 20-kb loci: chromosomes without a causal variant are exact nulls."""
     return simulate_case_control(
         1000,
+        demography="constant",
         sequence_length=20_000,
         n_chromosomes=200,
         n_causal=5,
@@ -135,7 +142,14 @@ def test_alt_allele_is_derived_with_neutral_frequency_spectrum(unlinked):
 
 
 def test_ld_decays_with_distance():
-    ds = simulate_case_control(500, sequence_length=2_000_000, n_causal=5, random_state=11)
+    ds = simulate_case_control(
+        500,
+        demography="constant",
+        n_chromosomes=1,
+        sequence_length=2_000_000,
+        n_causal=5,
+        random_state=11,
+    )
     G, variants = _dosages(ds)
     Z = (G - G.mean(axis=0)) / G.std(axis=0)
     position = variants["position"].to_numpy()
@@ -165,7 +179,13 @@ def test_independent_chromosomes_are_in_linkage_equilibrium(unlinked):
 @pytest.mark.parametrize("prevalence", [0.01, 0.2, 0.5, 0.9])
 def test_realised_prevalence_and_liability_threshold(prevalence):
     ds = simulate_case_control(
-        400, sequence_length=200_000, n_causal=10, prevalence=prevalence, random_state=5
+        400,
+        demography="constant",
+        n_chromosomes=1,
+        sequence_length=200_000,
+        n_causal=10,
+        prevalence=prevalence,
+        random_state=5,
     )
     y = ds["sample_phenotype"].values
     liability = ds["sample_liability"].values
@@ -238,8 +258,14 @@ def _hudson_fst(G, population):
 
 
 def test_two_populations_give_structure():
-    kwargs = dict(sequence_length=1_000_000, n_chromosomes=2, n_causal=5, random_state=4)
-    ds = simulate_case_control(300, n_populations=2, **kwargs)
+    kwargs = dict(
+        demography="constant",
+        sequence_length=1_000_000,
+        n_chromosomes=2,
+        n_causal=5,
+        random_state=4,
+    )
+    ds = simulate_case_control(300, n_populations=2, **kwargs, site_fraction=1.0)
     population = ds["sample_population"].values
     assert np.bincount(population).tolist() == [150, 150]
     assert np.any(np.diff(population) < 0), "individuals should not be sorted by deme"
@@ -253,7 +279,7 @@ def test_two_populations_give_structure():
     auc = roc_auc_score(population, pc1)
     assert max(auc, 1 - auc) > 0.99
 
-    panmictic = simulate_case_control(300, n_populations=1, **kwargs)
+    panmictic = simulate_case_control(300, n_populations=1, **kwargs, site_fraction=1.0)
     assert set(panmictic["sample_population"].values) == {0}
     halves = (np.arange(300) % 2).astype(int)
     assert abs(_hudson_fst(_dosages(panmictic)[0], halves)) < 0.01
@@ -266,9 +292,11 @@ def _share_of_haplotypes_with_an_identical_copy(ds):
 
 
 def test_recent_growth_breaks_up_whole_region_haplotype_sharing():
-    kwargs = dict(sequence_length=300_000, n_causal=5, random_state=0)
-    constant = simulate_case_control(600, **kwargs)
-    grown = simulate_case_control(600, growth_factor=54, **kwargs)
+    kwargs = dict(
+        demography="constant", n_chromosomes=1, sequence_length=300_000, n_causal=5, random_state=0
+    )
+    constant = simulate_case_control(600, **kwargs, site_fraction=1.0)
+    grown = simulate_case_control(600, growth_factor=54, **kwargs, site_fraction=1.0)
     assert grown.attrs["growth_factor"] == 54 and constant.attrs["growth_factor"] == 1
     # 1,200 haplotypes drawn from a constant population of 20,000 coalesce within a few
     # generations, so almost every one has an exact copy over the 300 kb (measured 0.92);
@@ -280,34 +308,34 @@ def test_recent_growth_breaks_up_whole_region_haplotype_sharing():
 
 
 def test_same_seed_same_cohort_different_seed_different():
-    kwargs = dict(n_variants=150, n_causal=5, n_populations=2)
-    a = simulate_case_control(60, random_state=1, **kwargs)
-    b = simulate_case_control(60, random_state=1, **kwargs)
+    kwargs = dict(demography="constant", n_variants=150, n_causal=5, n_populations=2)
+    a = simulate_case_control(60, random_state=1, **kwargs, site_fraction=1.0)
+    b = simulate_case_control(60, random_state=1, **kwargs, site_fraction=1.0)
     xr.testing.assert_identical(a, b)
-    c = simulate_case_control(60, random_state=2, **kwargs)
+    c = simulate_case_control(60, random_state=2, **kwargs, site_fraction=1.0)
     assert not np.array_equal(a["call_genotype"].values, c["call_genotype"].values)
     assert not np.array_equal(a["sample_liability"].values, c["sample_liability"].values)
 
 
 def test_unseeded_cohort_is_reproducible_from_its_attrs():
-    a = simulate_case_control(40, n_variants=60, n_causal=3, random_state=None)
+    a = simulate_case_control(40, n_variants=60, n_causal=3, random_state=None, site_fraction=1.0)
     b = simulate_case_control(
-        40, n_variants=60, n_causal=3, random_state=int(a.attrs["random_state"])
+        40, n_variants=60, n_causal=3, random_state=int(a.attrs["random_state"]), site_fraction=1.0
     )
     xr.testing.assert_equal(a, b)
 
 
 def test_generator_random_state_is_consumed():
     rng = np.random.default_rng(0)
-    a = simulate_case_control(40, n_variants=60, n_causal=3, random_state=rng)
-    b = simulate_case_control(40, n_variants=60, n_causal=3, random_state=rng)
+    a = simulate_case_control(40, n_variants=60, n_causal=3, random_state=rng, site_fraction=1.0)
+    b = simulate_case_control(40, n_variants=60, n_causal=3, random_state=rng, site_fraction=1.0)
     assert not np.array_equal(a["sample_liability"].values, b["sample_liability"].values)
 
 
 def test_quantitative_trait_shares_genetics_and_has_requested_heritability():
     kwargs = dict(sequence_length=300_000, n_chromosomes=2, n_causal=15, heritability=0.3)
-    q = simulate_quantitative_trait(800, random_state=9, **kwargs)
-    cc = simulate_case_control(800, random_state=9, **kwargs)
+    q = simulate_quantitative_trait(800, random_state=9, **kwargs, site_fraction=1.0)
+    cc = simulate_case_control(800, random_state=9, **kwargs, site_fraction=1.0)
     assert np.array_equal(q["call_genotype"].values, cc["call_genotype"].values)
     assert np.array_equal(q["variant_causal"].values, cc["variant_causal"].values)
     y = q["sample_phenotype"].values
@@ -325,28 +353,37 @@ def test_quantitative_trait_shares_genetics_and_has_requested_heritability():
 
 
 def test_extreme_heritabilities():
-    none = simulate_case_control(200, n_variants=100, n_causal=5, heritability=0, random_state=0)
+    none = simulate_case_control(
+        200, n_variants=100, n_causal=5, heritability=0, random_state=0, site_fraction=1.0
+    )
     assert not none["variant_effect"].values.any()
     assert int(none["variant_causal"].sum()) == 5
-    full = simulate_case_control(200, n_variants=100, n_causal=5, heritability=1, random_state=0)
+    full = simulate_case_control(
+        200, n_variants=100, n_causal=5, heritability=1, random_state=0, site_fraction=1.0
+    )
     G, _ = _dosages(full)
     genetic = (G - G.mean(axis=0)) @ full["variant_effect"].values
     np.testing.assert_allclose(full["sample_liability"].values, genetic, atol=1e-10)
 
 
 def test_sequence_length_mode_keeps_every_common_variant():
-    ds = simulate_case_control(100, sequence_length=50_000, n_causal=2, maf_min=0.1, random_state=8)
-    assert ds.attrs["sequence_length"] == [50_000]
+    ds = simulate_case_control(
+        100, sequence_length=50_000, n_causal=2, maf_min=0.1, random_state=8, site_fraction=1.0
+    )
+    assert ds.attrs["sequence_length"] == [50_000] * 6
+    assert ds.attrs["site_fraction"] == 1.0  # every site of a given length is kept
     positions = ds["variant_position"].values
     assert positions.min() >= 1 and positions.max() <= 50_000
     assert _minor_allele_frequency(ds).min() >= 0.1
     # Sites simulated = common ones kept + rare ones dropped: some must have been dropped.
-    assert ds.attrs["n_sites_simulated"][0] > ds.sizes["variants"]
+    assert sum(ds.attrs["n_sites_simulated"]) > ds.sizes["variants"]
 
 
 @pytest.mark.parametrize("seed", range(4))
 def test_n_variants_is_exact(seed):
-    ds = simulate_case_control(50, n_variants=77, n_chromosomes=2, n_causal=3, random_state=seed)
+    ds = simulate_case_control(
+        50, n_variants=77, n_chromosomes=2, n_causal=3, random_state=seed, site_fraction=1.0
+    )
     assert ds.sizes["variants"] == 77
     assert np.bincount(ds["variant_contig"].values).tolist() == [39, 38]
 
@@ -360,37 +397,64 @@ def test_n_variants_is_exact(seed):
         ({"heritability": 1.5}, "heritability must lie in"),
         ({"n_causal": 300}, "n_causal=300 exceeds n_variants=200"),
         ({"n_causal": 0}, "n_causal must be >= 1"),
+        ({"n_samples": 0}, "n_samples must be >= 2"),
+        ({"n_samples": -5}, "n_samples must be >= 2"),
         ({"n_variants": None}, "exactly one of sequence_length"),
+        ({"n_variants": 0}, "n_variants must be >= 6"),
         ({"sequence_length": 10_000}, "exactly one of sequence_length"),
         ({"maf_min": 0.0}, "maf_min must lie in"),
         ({"maf_min": 0.6}, "maf_min must lie in"),
-        ({"n_populations": 0}, "n_populations must be >= 1"),
-        ({"n_chromosomes": 300}, "n_variants must be >= 300"),
+        ({"n_chromosomes": 0}, "n_chromosomes must be >= 1"),
+        ({"n_chromosomes": 23}, "at most 22 chromosomes"),
         ({"mutation_rate": 0.0}, "mutation_rate must lie in"),
         ({"recombination_rate": -1e-8}, "recombination_rate must lie in"),
-        ({"effective_population_size": 0}, "effective_population_size must lie in"),
-        ({"growth_factor": 0.5}, "growth_factor must lie in"),
         ({"prevalence": 0.001}, "gives 0 cases among 100"),
+        ({"demography": "OutOfAfrica_9Z99"}, "nor a stdpopsim HomSap model; known models: .*"),
+        ({"populations": "YRI"}, "population 'YRI' is not in this demography; .* AFR, EUR"),
+        ({"populations": []}, "populations is empty"),
+        ({"populations": ["EUR", "EUR"]}, "names a population twice"),
+        ({"populations": {"AFR": 60, "EUR": 30}}, "gives 90 individuals in all, but n_samples=100"),
+        ({"populations": {"AFR": 100, "EUR": 0}}, r"populations\['EUR'\] must be >= 1"),
+        ({"ancestry_effect": {"ASIA": 1.0}}, "'ASIA', which is not an ancestry .*: EUR"),
+        ({"ancestry_effect": {"EUR": float("nan")}}, "must be a finite number"),
+        ({"n_populations": 2}, "n_populations applies only to demography='constant'"),
+        ({"growth_factor": 54}, "growth_factor applies only to demography='constant'"),
+        ({"demography": "constant", "populations": "EUR"}, "'constant' model takes n_populations"),
+        ({"demography": "constant", "n_populations": 0}, "n_populations must be >= 1"),
+        ({"demography": "constant", "n_chromosomes": 300}, "n_variants must be >= 300"),
+        ({"demography": "constant", "effective_population_size": 0}, "must lie in"),
+        ({"demography": "constant", "growth_factor": 0.5}, "growth_factor must lie in"),
+        ({"sequence_length": 300_000_000, "n_variants": None}, "HomSap chromosome 1 has"),
     ],
 )
 def test_bad_parameters_raise_value_error(kwargs, message):
     params = {"n_samples": 100, "n_variants": 200, **kwargs}
     with pytest.raises(ValueError, match=message):
-        simulate_case_control(**params)
+        simulate_case_control(**params, site_fraction=1.0)
 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"n_samples": 10.5}, {"n_causal": True}, {"heritability": "0.5"}, {"random_state": "0"}],
+    [
+        {"n_samples": 10.5},
+        {"n_causal": True},
+        {"heritability": "0.5"},
+        {"random_state": "0"},
+        {"demography": 3},
+        {"populations": [1]},
+        {"ancestry_effect": 0.5},
+    ],
 )
 def test_bad_parameter_types_raise_type_error(kwargs):
     with pytest.raises(TypeError):
-        simulate_case_control(**{"n_samples": 100, "n_variants": 50, **kwargs})
+        simulate_case_control(**{"n_samples": 100, "n_variants": 50, **kwargs}, site_fraction=1.0)
 
 
 def test_n_causal_beyond_simulated_variants_raises():
     with pytest.raises(ValueError, match="exceeds the .* common variants simulated"):
-        simulate_case_control(50, sequence_length=2_000, n_causal=40, random_state=0)
+        simulate_case_control(
+            50, sequence_length=2_000, n_causal=40, random_state=0, site_fraction=1.0
+        )
 
 
 def test_plink_round_trip(panel, tmp_path):
@@ -438,8 +502,226 @@ def test_load_demo_is_fixed_and_returns_independent_copies():
     assert int(ds["sample_phenotype"].sum()) == 900
     assert int(ds["variant_causal"].sum()) == 100
     assert set(ds["sample_population"].values) == {0}
+    assert ds.attrs["demography"] == "OutOfAfrica_2T12" and ds.attrs["populations"] == ["EUR"]
+    assert ds.attrs["n_chromosomes"] == 6
     first = ds["call_genotype"].values[0, 0, 0]
     ds["call_genotype"].values[0, 0, 0] = 1 - first
     again = load_demo()
     assert again["call_genotype"].values[0, 0, 0] == first
     assert again.attrs["random_state"] == ds.attrs["random_state"]
+
+
+# --- the default cohort is a biobank: a small sample of a large, growing population ----
+
+
+def test_default_is_a_growing_european_population_on_six_chromosomes():
+    ds = simulate_case_control(500, n_variants=600, n_causal=5, random_state=0)
+    a = ds.attrs
+    assert a["demography"] == "OutOfAfrica_2T12" and a["populations"] == ["EUR"]
+    assert (
+        a["chromosomes"] == ["1", "2", "3", "4", "5", "6"]
+        and ds["contig_id"].values.tolist() == a["chromosomes"]
+    )
+    # stdpopsim's rates: Tennessen et al.'s mutation rate, each chromosome's mean recombination.
+    import stdpopsim
+
+    genome = stdpopsim.get_species("HomSap").genome
+    assert a["mutation_rate"] == 2.36e-8
+    assert a["recombination_rate"] == [
+        genome.get_chromosome(c).recombination_rate for c in "123456"
+    ]
+    assert "growth_factor" not in a and a["stdpopsim_version"] == stdpopsim.__version__
+    assert np.bincount(ds["variant_contig"].values).tolist() == [100] * 6
+    # Mutations are thinned so that each chromosome is a stretch of about 12 Mb.
+    assert 0 < a["site_fraction"] < 0.2
+    assert all(9e6 < length < 2e7 for length in a["sequence_length"])
+
+
+def _closest_kinship(query, reference):
+    from genosynth.metrics import king_kinship
+
+    return np.nan_to_num(king_kinship(query, reference), nan=-np.inf).max(axis=1)
+
+
+def _holdout_haplotypes_copied(ds, train, holdout, panel):
+    """Share of holdout haplotypes identical to a training one over a chromosome's panel SNPs."""
+    contig = ds["variant_contig"].values[panel]
+    shares = []
+    for c in np.unique(contig):
+        H = ds["call_genotype"].values[panel[contig == c]]  # (snps, samples, 2)
+
+        def haplotypes(rows, H=H):
+            return H[:, rows, :].transpose(1, 2, 0).reshape(2 * len(rows), -1)
+
+        seen = {h.tobytes() for h in haplotypes(train)}
+        shares.append(np.mean([h.tobytes() in seen for h in haplotypes(holdout)]))
+    return float(np.mean(shares))
+
+
+@pytest.fixture(scope="module")
+def biobank_and_family():
+    """The default cohort and the constant-size one, same sizes, split 80/20."""
+    kwargs = dict(n_variants=6000, n_causal=30, prevalence=0.3, random_state=7)
+    biobank = simulate_case_control(1500, **kwargs)
+    family = simulate_case_control(1500, demography="constant", n_chromosomes=6, **kwargs)
+    perm = np.random.default_rng(0).permutation(1500)
+    return biobank, family, perm[:1200], perm[1200:]
+
+
+def test_default_cohort_holds_no_close_relatives(biobank_and_family):
+    biobank, family, train, holdout = biobank_and_family
+    closest = {}
+    for name, ds in (("biobank", biobank), ("family", family)):
+        G = as_genotypes(ds)[0]
+        closest[name] = _closest_kinship(G[holdout], G[train])
+    # KING-robust on all 6,000 common variants: under 1% of holdout individuals have a
+    # first-degree relative in the training set, and the median one is not even a second-
+    # degree relative of anyone (0.0884); the constant-size cohort is a family.
+    assert np.mean(closest["biobank"] >= 0.177) < 0.01
+    assert np.median(closest["biobank"]) < 0.0884
+    assert np.median(closest["family"]) > 0.0884
+
+
+def test_default_cohort_shares_few_whole_panel_haplotypes(biobank_and_family):
+    from genosynth import GWASSelector
+
+    shares = {}
+    for name, ds in zip(("biobank", "family"), biobank_and_family[:2]):
+        train, holdout = biobank_and_family[2:]
+        y = ds["sample_phenotype"].values
+        panel = GWASSelector(n_snps=512).fit(ds.isel(samples=train), y[train])
+        shares[name] = _holdout_haplotypes_copied(
+            ds, train, holdout, panel.get_support(indices=True)
+        )
+    # Over a 512-SNP GWAS panel (1,024 at full size), at most 20% of holdout haplotypes are
+    # exact copies of a training haplotype; the constant-size cohort copies most of them.
+    assert shares["biobank"] <= 0.2
+    assert shares["family"] > 0.6
+
+
+def test_holdout_is_a_newcomer_by_the_privacy_yardsticks(biobank_and_family):
+    from genosynth.metrics import adversarial_accuracy, distance_to_closest_record
+
+    biobank, _, train, holdout = biobank_and_family
+    G = as_genotypes(biobank)[0]
+    a, b = holdout[:150], holdout[150:]
+    # Half the holdout plays the synthetic cohort, the other half the holdout: both are new
+    # people, so a nearest-neighbour adversary is at chance and the DCR ratio is 1.
+    aa = adversarial_accuracy(G[train], G[b], G[a], random_state=0)
+    assert 0.45 <= aa["nnaa_real"] <= 0.55 and 0.45 <= aa["nnaa_synthetic"] <= 0.55
+    dcr = distance_to_closest_record(G[train], G[b], G[a])
+    assert dcr["dcr_ratio"] == pytest.approx(1.0, abs=0.05)
+
+
+# --- structure: several populations, admixture, an ancestry effect ----------------------
+
+
+def test_populations_by_name_and_by_count():
+    even = simulate_case_control(
+        90,
+        demography="OutOfAfrica_3G09",
+        n_variants=100,
+        n_causal=3,
+        random_state=1,
+        site_fraction=1.0,
+    )
+    assert even.attrs["populations"] == ["YRI", "CEU", "CHB"]
+    assert np.bincount(even["sample_population"].values).tolist() == [30, 30, 30]
+    assert "sample_ancestry" not in even  # no admixture: ancestry is the population
+    counted = simulate_case_control(
+        90,
+        demography="OutOfAfrica_3G09",
+        populations={"CHB": 60, "YRI": 30},
+        n_variants=100,
+        n_causal=3,
+        random_state=1,
+        site_fraction=1.0,
+    )
+    assert counted.attrs["populations"] == ["CHB", "YRI"]
+    assert np.bincount(counted["sample_population"].values).tolist() == [60, 30]
+
+
+def test_admixed_population_ancestry_fractions():
+    ds = simulate_case_control(
+        400,
+        demography="AmericanAdmixture_4B18",
+        n_variants=800,
+        n_causal=5,
+        random_state=2,
+        site_fraction=1.0,
+    )
+    assert ds.attrs["populations"] == ["AFR", "EUR", "ASIA", "ADMIX"]
+    assert ds.attrs["ancestries"] == ["AFR", "EUR", "ASIA"]
+    ancestry = ds["sample_ancestry"].values
+    population = ds["sample_population"].values
+    np.testing.assert_allclose(ancestry.sum(axis=1), 1.0)
+    # Browning et al. (2018) found ADMIX from 1/6 African, 1/3 European and 1/2 Asian
+    # lineages 12 generations ago; unadmixed individuals trace back to their own population.
+    admixed = ancestry[population == 3]
+    np.testing.assert_allclose(admixed.mean(axis=0), [1 / 6, 1 / 3, 1 / 2], atol=0.04)
+    assert admixed.std(axis=0).min() > 0.05  # individuals differ
+    for k in range(3):
+        # Migration between the source continents since leaves a few foreign segments.
+        assert ancestry[population == k, k].mean() > 0.99
+
+
+def test_ancestry_effect_confounds_the_trait():
+    kwargs = dict(
+        demography="OutOfAfrica_3G09",
+        populations=["YRI", "CEU"],
+        n_variants=400,
+        n_causal=10,
+        heritability=0.3,
+        random_state=3,
+    )
+    plain = simulate_case_control(600, **kwargs, site_fraction=1.0)
+    shifted = simulate_case_control(600, ancestry_effect={"YRI": 1.5}, **kwargs, site_fraction=1.0)
+    assert shifted.attrs["ancestry_effect"] == {"YRI": 1.5}
+    # Same genetics and noise: the liabilities differ by exactly the shift of YRI members.
+    np.testing.assert_array_equal(shifted["call_genotype"].values, plain["call_genotype"].values)
+    yri = shifted["sample_population"].values == 0
+    diff = shifted["sample_liability"].values - plain["sample_liability"].values
+    np.testing.assert_allclose(diff, np.where(yri, 1.5, 0.0), atol=1e-12)
+    # Cases concentrate in YRI, so ancestry-informative variants associate with the trait.
+    y = shifted["sample_phenotype"].values
+    assert y[yri].mean() > 2 * y[~yri].mean()
+    G, _ = _dosages(shifted)
+    _, p_shifted = _trend_test_pvalues(G, y.astype(float))
+    _, p_plain = _trend_test_pvalues(_dosages(plain)[0], plain["sample_phenotype"].values * 1.0)
+    assert np.mean(p_shifted < 1e-3) > 5 * max(np.mean(p_plain < 1e-3), 0.002)
+
+
+def test_an_msprime_demography_is_used_as_given():
+    import msprime
+
+    demography = msprime.Demography.isolated_model([5_000, 20_000])
+    ds = simulate_case_control(
+        200,
+        demography=demography,
+        populations="pop_1",
+        n_variants=200,
+        random_state=4,
+        n_causal=4,
+        site_fraction=1.0,
+    )
+    assert ds.attrs["demography"] == "msprime.Demography" and ds.attrs["populations"] == ["pop_1"]
+    assert len(demography.events) == 0  # the caller's object is not modified
+    with pytest.raises(ValueError, match="population 'pop_9' is not in this demography"):
+        simulate_case_control(
+            20,
+            demography=demography,
+            populations="pop_9",
+            n_variants=20,
+            n_causal=2,
+            site_fraction=1.0,
+        )
+
+
+def test_default_cohort_is_deterministic():
+    kwargs = dict(demography="AmericanAdmixture_4B18", n_variants=120, n_causal=3)
+    a = simulate_case_control(80, random_state=5, **kwargs, site_fraction=1.0)
+    xr.testing.assert_identical(
+        a, simulate_case_control(80, random_state=5, **kwargs, site_fraction=1.0)
+    )
+    b = simulate_case_control(80, random_state=6, **kwargs, site_fraction=1.0)
+    assert not np.array_equal(a["call_genotype"].values, b["call_genotype"].values)

@@ -206,6 +206,30 @@ def test_relatives_are_counted_by_degree():
     assert copies["kinship_synthetic_duplicates"] == 7
 
 
+def test_panel_kinship_is_judged_against_the_holdout():
+    """On a GWAS panel KING's cut-offs call everyone a relative; the holdout's p99 does not."""
+    from genosynth import GWASSelector
+    from genosynth._genotypes import as_genotypes
+    from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.datasets import simulate_case_control
+
+    ds = simulate_case_control(1200, n_variants=3000, n_causal=30, prevalence=0.3, random_state=2)
+    y = ds["sample_phenotype"].values
+    train, holdout = np.arange(900), np.arange(900, 1200)
+    panel = GWASSelector(n_snps=256).fit(ds.isel(samples=train), y[train])
+    G = as_genotypes(ds)[0][:, panel.get_support()]
+    fractions = {}
+    for name, gen in (("af", AlleleFrequencySampler()), ("copycat", Copycat())):
+        G_syn, _ = gen.fit(G[train], y[train]).sample(300, random_state=0)
+        res = relatives(G[train], G[holdout], G_syn)
+        fractions[name] = res["kinship_synthetic_fraction_above_holdout_p99"]
+        if name == "af":
+            # KING's classes on this panel call many of the sampler's rows relatives.
+            assert res["kinship_synthetic_fraction_with_relative"] > 0.1
+    assert fractions["af"] <= 0.01
+    assert fractions["copycat"] == 1.0
+
+
 @pytest.mark.skipif(shutil.which("plink2") is None, reason="plink2 not installed")
 def test_king_matches_plink2(tmp_path):
     from genosynth.io import to_dataset, write_plink

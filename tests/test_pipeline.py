@@ -31,7 +31,14 @@ def _steps(seed=0):
 @pytest.fixture(scope="module")
 def cohort():
     return simulate_case_control(
-        800, n_variants=400, n_causal=12, heritability=0.8, prevalence=0.4, random_state=1
+        800,
+        n_variants=400,
+        n_causal=12,
+        heritability=0.8,
+        prevalence=0.4,
+        random_state=1,
+        demography="constant",
+        n_chromosomes=1,
     )
 
 
@@ -87,7 +94,13 @@ def test_conditional_samples_carry_case_control_differences(fitted, cohort):
 def test_quantitative_trait_end_to_end(tmp_path):
     """A continuous trait: linear GWAS, value-conditioned diffusion, regression utility."""
     ds = simulate_quantitative_trait(
-        800, n_variants=400, n_causal=12, heritability=0.8, random_state=3
+        800,
+        n_variants=400,
+        n_causal=12,
+        heritability=0.8,
+        random_state=3,
+        demography="constant",
+        n_chromosomes=1,
     )
     trait = ds["sample_phenotype"].values
     # A value embedding learns more slowly than a two-class table: longer training.

@@ -138,7 +138,14 @@ def test_dataset_input_and_auc():
     from genosynth.datasets import simulate_case_control
 
     ds = simulate_case_control(
-        800, n_variants=200, n_causal=10, heritability=0.6, prevalence=0.4, random_state=0
+        800,
+        n_variants=200,
+        n_causal=10,
+        heritability=0.6,
+        prevalence=0.4,
+        random_state=0,
+        demography="constant",
+        n_chromosomes=1,
     )
     y = np.asarray(ds["sample_phenotype"].values)
     train, test = ds.isel(samples=slice(0, 600)), ds.isel(samples=slice(600, None))

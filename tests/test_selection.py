@@ -27,7 +27,14 @@ PLINK19 = shutil.which("plink1.9") or shutil.which("plink")
 @pytest.fixture(scope="module")
 def cohort():
     ds = simulate_case_control(
-        800, n_variants=600, n_causal=20, heritability=0.6, prevalence=0.3, random_state=5
+        800,
+        n_variants=600,
+        n_causal=20,
+        heritability=0.6,
+        prevalence=0.3,
+        random_state=5,
+        demography="constant",
+        n_chromosomes=1,
     )
     return ds, ds["sample_phenotype"].values
 
@@ -69,7 +76,9 @@ def test_ties_break_towards_the_earlier_variant():
 
 
 def test_quantitative_trait_uses_ols():
-    ds = simulate_quantitative_trait(400, n_variants=200, n_causal=10, random_state=2)
+    ds = simulate_quantitative_trait(
+        400, n_variants=200, n_causal=10, random_state=2, demography="constant", n_chromosomes=1
+    )
     y = ds["sample_phenotype"].values
     sel = GWASSelector(n_snps=10).fit(ds, y)
     assert sel.test_ == "linear" and set(sel.results_["test"]) == {"ols"}

@@ -22,7 +22,9 @@ TINY = dict(compression=4, latent_channels=2, hidden_channels=16, base_channels=
 @pytest.fixture(scope="module")
 def panel():
     """An LD-rich msprime panel: 600 individuals x 61 adjacent variants (odd length)."""
-    ds = simulate_case_control(600, n_variants=300, n_causal=5, random_state=3)
+    ds = simulate_case_control(
+        600, n_variants=300, n_causal=5, random_state=3, demography="constant", n_chromosomes=1
+    )
     G, _ = as_genotypes(ds)
     return G[:, 100:161]
 
