@@ -16,7 +16,9 @@ Usage::
     python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser mlp --guidance 1,2
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-decoder-noise 0.3
-    python benchmarks/bench_end_to_end.py --sizes 6000 --growth-factor 54  # growing population
+    python benchmarks/bench_end_to_end.py --sizes 6000 --demography constant  # a family
+    python benchmarks/bench_end_to_end.py --sizes 10000 --demography AmericanAdmixture_4B18 \
+        --ancestry-effect '{"AFR": 0.5}' --n-pcs 4       # structured, confounded, adjusted
     python benchmarks/bench_end_to_end.py --sizes 6000 --trait quantitative  # continuous label
     python benchmarks/bench_end_to_end.py --sizes 6000 \
         --diffusion '{"snr_gamma": null, "sampler": "ddim", "n_steps": 15}'
@@ -67,6 +69,18 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _principal_components(ds, rows, n_pcs, seed):
+    """Top PCs of standardised dosages (every 10th variant), fitted on ``rows``, for all."""
+    from sklearn.decomposition import PCA
+
+    from genosynth._genotypes import as_genotypes
+
+    G = as_genotypes(ds)[0][:, ::10].astype(np.float32)
+    mean, sd = G[rows].mean(axis=0), G[rows].std(axis=0) + 1e-6
+    pca = PCA(n_pcs, svd_solver="randomized", random_state=seed).fit((G[rows] - mean) / sd)
+    return pca.transform((G - mean) / sd)
+
+
 def run_one(
     n_samples: int,
     n_snps: int,
@@ -75,9 +89,10 @@ def run_one(
     guidance=None,
     denoiser="auto",
     vae_params=None,
-    growth_factor=1.0,
+    cohort=None,
     diffusion_params=None,
     trait="binary",
+    n_pcs=0,
 ) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
@@ -93,8 +108,9 @@ def run_one(
         n_variants=n_variants,
         n_causal=200,
         heritability=0.5,
-        growth_factor=growth_factor,
         random_state=seed,
+        n_jobs=2,
+        **(cohort or {}),
     )
     if trait == "quantitative":  # the same genetics, the standardised liability as the trait
         ds = simulate_quantitative_trait(n_samples, **genetics)
@@ -109,6 +125,11 @@ def run_one(
         random_state=seed,
     )
     y_tr, y_ho = y[idx_tr], y[idx_ho]
+    fit_params = {}
+    if n_pcs:
+        # Ancestry PCs of the training individuals adjust the selection scan.
+        ds["sample_pca"] = (("samples", "pcs"), _principal_components(ds, idx_tr, n_pcs, seed))
+        fit_params["gwas__covariates"] = "sample_pca"
     pipe = GenerativePipeline(
         [
             ("gwas", GWASSelector(n_snps=n_snps)),
@@ -126,7 +147,7 @@ def run_one(
     log = io.StringIO()
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(log):
-        pipe.fit(ds.isel(samples=idx_tr), y_tr)
+        pipe.fit(ds.isel(samples=idx_tr), y_tr, **fit_params)
     t_fit = time.perf_counter() - t0
     timings = re.finditer(r"Processing (\w+), total=\s*([\d.]+)(min|s)", log.getvalue())
     stage_s = {m[1]: float(m[2]) * (60 if m[3] == "min" else 1) for m in timings}
@@ -190,14 +211,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="2000,6000,10000")
     parser.add_argument("--n-snps", default="1024")
-    parser.add_argument("--n-variants", type=int, default=8000)
+    parser.add_argument("--n-variants", type=int, default=30_000)
     parser.add_argument("--guidance", default="", help="comma list: run a guidance sweep")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--growth-factor",
-        type=float,
-        default=1.0,
-        help="simulate_case_control(growth_factor=...): recent population growth",
+        "--demography",
+        default="OutOfAfrica_2T12",
+        help="simulate_case_control(demography=...): a stdpopsim HomSap id or 'constant'",
+    )
+    parser.add_argument("--populations", type=json.loads, help='JSON, e.g. \'["YRI", "CEU"]\'')
+    parser.add_argument("--ancestry-effect", type=json.loads, help="JSON, e.g. '{\"AFR\": 0.5}'")
+    parser.add_argument(
+        "--n-pcs", type=int, default=0, help="ancestry PCs as covariates of the GWAS selection"
     )
     parser.add_argument(
         "--trait",
@@ -246,7 +271,16 @@ def main() -> None:
             guidance,
             denoiser=args.denoiser,
             vae_params=vae_params,
-            growth_factor=args.growth_factor,
+            cohort={
+                k: v
+                for k, v in (
+                    ("demography", args.demography),
+                    ("populations", args.populations),
+                    ("ancestry_effect", args.ancestry_effect),
+                )
+                if v is not None
+            },
+            n_pcs=args.n_pcs,
             diffusion_params=args.diffusion,
             trait=args.trait,
         )

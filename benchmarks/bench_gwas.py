@@ -130,6 +130,7 @@ def _simulate(prefix: str, n_samples: int, n_variants: int, seed: int) -> None:
 
     ds = simulate_case_control(
         n_samples,
+        n_jobs=2,  # chromosomes simulated side by side: the same cohort, sooner
         n_variants=n_variants,
         n_causal=200,
         heritability=0.5,

@@ -67,7 +67,7 @@ def main() -> None:
     else:
         n, seed = args.size, args.seed
         ds = simulate_quantitative_trait(
-            n, n_variants=8000, n_causal=200, heritability=0.5, random_state=seed
+            n, n_variants=30_000, n_causal=200, heritability=0.5, random_state=seed, n_jobs=2
         )
         y = np.asarray(ds["sample_phenotype"].values)
         # the split of bench_end_to_end.py (train_test_split, unstratified)

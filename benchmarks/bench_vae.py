@@ -50,6 +50,7 @@ def main() -> None:
 
     ds = simulate_case_control(
         args.n_samples,
+        n_jobs=2,  # chromosomes simulated side by side: the same cohort, sooner
         n_variants=args.n_variants,
         n_causal=200,
         heritability=0.5,
