@@ -46,8 +46,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth._genotypes import variant_table
-from genosynth._haplotypes import as_haplotypes
+from genosynth._genotypes import _is_dataset, variant_table
+from genosynth._haplotypes import PHASING_NEEDED, as_haplotypes
 from genosynth._labels import has_continuous_label
 from genosynth.baselines import _fit_inputs, _requested_labels
 
@@ -448,6 +448,12 @@ class HaplotypeMosaic(BaseEstimator):
         self : HaplotypeMosaic
         """
         self._validate_params()
+        if not _is_dataset(X):
+            raise ValueError(
+                f"HaplotypeMosaic got a {type(X).__name__} of genotypes, whose dosages have lost "
+                f"the phase; {PHASING_NEEDED}. After GWASSelector in a pipeline, "
+                "GWASSelector(output='dataset') hands on the panel's phased calls"
+            )
         H = as_haplotypes(X)
         if (H < 0).any():
             raise ValueError(
