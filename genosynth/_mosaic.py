@@ -66,8 +66,8 @@ def watterson_theta(n_haplotypes: int) -> float:
 
     Examples
     --------
-    >>> watterson_theta(4)  # 1 / (1 + 1/2 + 1/3)
-    0.5454545454545454
+    >>> round(watterson_theta(4), 6)  # 1 / (1 + 1/2 + 1/3) = 6 / 11
+    0.545455
     """
     if n_haplotypes < 2:
         raise ValueError(f"Watterson's theta needs at least 2 haplotypes, got {n_haplotypes}")
