@@ -263,21 +263,28 @@ def copy_haplotypes(
     donors = np.empty((L, n_hap), dtype=np.int32) if return_donors else None
     p = np.asarray(switch_probability, dtype=np.float32)
     everyone = np.arange(n_hap)
+    capped = (max_segment_snps, max_segment_cm, donor_cap) != (None, None, None)
     for j in range(L):
         if new_contig[j]:
             copier.switch(everyone, j, None, fresh=True)
         else:
             natural = rng.random(n_hap, dtype=np.float32) < p[j]
-            forced = np.zeros(n_hap, dtype=bool)
-            if max_segment_snps is not None:
-                forced |= j - copier.seg_start >= max_segment_snps
-            if max_segment_cm is not None:
-                forced |= genetic_position[j] - genetic_position[copier.seg_start] > max_segment_cm
-            if donor_cap is not None:
-                forced |= copier.remaining <= 0
-            idx = np.flatnonzero(natural | forced)
+            if capped:
+                forced = np.zeros(n_hap, dtype=bool)
+                if max_segment_snps is not None:
+                    forced |= j - copier.seg_start >= max_segment_snps
+                if max_segment_cm is not None:
+                    span = genetic_position[j] - genetic_position[copier.seg_start]
+                    forced |= span > max_segment_cm
+                if donor_cap is not None:
+                    forced |= copier.remaining <= 0
+                idx = np.flatnonzero(natural | forced)
+                only_natural = natural[idx] & ~forced[idx]
+            else:
+                idx = np.flatnonzero(natural)
+                only_natural = np.ones(idx.size, dtype=bool)
             if idx.size:
-                copier.switch(idx, j, natural[idx] & ~forced[idx], fresh=False)
+                copier.switch(idx, j, only_natural, fresh=False)
         if donor_cap is not None:
             copier.remaining -= 1
         alleles[j] = haplotypes_by_snp[j, copier.donor]
@@ -365,6 +372,10 @@ class HaplotypeMosaic(BaseEstimator):
     trait_window : float in (0, 1], default=0.05
         For a quantitative trait: share of training individuals in each
         synthetic individual's donor pool.
+
+    The three caps and ``trait_window`` act when sampling, so that
+    ``set_params`` sweeps them on a fitted model; the other parameters act
+    in ``fit``.
 
     Attributes
     ----------

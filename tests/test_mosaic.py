@@ -358,3 +358,12 @@ def test_sklearn_conventions(cohort):
             HaplotypeMosaic(**bad).fit(cohort["panel"], cohort["y"])
     with pytest.raises(InvalidParameterError):
         GWASSelector(output="haplotypes").fit(cohort["panel"], cohort["y"])
+
+
+def test_caps_act_when_sampling(cohort):
+    est = HaplotypeMosaic().fit(cohort["panel"], cohort["y"])
+    est.set_params(max_segment_snps=3)  # no refit: the caps are read by sample
+    _, _, donors = est.sample_haplotypes(100, random_state=0, return_donors=True)
+    assert _segments(donors, est.switch_probability_ >= 1)[:, 0].max() == 3
+    with pytest.raises(ValueError, match="too small"):
+        est.set_params(max_donor_fraction=0.004).sample(5)
