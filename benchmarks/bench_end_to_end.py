@@ -1,9 +1,10 @@
-"""The paper's protocol on msprime cohorts: genosynth vs the two trivial baselines.
+"""The paper's protocol on msprime cohorts: genosynth vs the baselines.
 
 For each cohort size N and panel size K: simulate, split 80/20 train/holdout
 *before anything is fitted*, fit the pipeline on train, sample as many
-synthetic individuals as train with the train label mix, and judge the three
-generators (genosynth, class-conditional allele-frequency sampler, copycat)
+synthetic individuals as train with the train label mix, and judge the
+generators (genosynth, class-conditional allele-frequency sampler, copycat,
+and the Li-Stephens haplotype mosaic on the same panel's phased haplotypes)
 with :func:`genosynth.metrics.evaluate`. Fit time, sampling throughput and
 peak memory are recorded too; each configuration runs in its own process so
 peak RSS is its own.
@@ -24,6 +25,8 @@ Usage::
         --diffusion '{"snr_gamma": null, "sampler": "ddim", "n_steps": 15}'
     python benchmarks/bench_end_to_end.py --sizes 10000 \
         --vae '{"training_dtype": "float32"}' --diffusion '{"training_dtype": "float32"}'
+    python benchmarks/bench_end_to_end.py --sizes 10000 --mosaic-caps 5,10,20,40  # LD vs leakage
+    python benchmarks/bench_end_to_end.py --sizes 6000 --mosaic '{"effective_population_size": 3e4}'
 
 Prints markdown tables (copy them into benchmarks/README.md with the date).
 """
@@ -44,7 +47,15 @@ import numpy as np
 
 # The table's columns: fidelity, then utility, then privacy.
 _FIDELITY = ["af_pearson_r", "ld_r2_correlation"]
-_PRIVACY = ["mia_auc", "identical_match_rate", "nnaa", "nnaa_real", "nnaa_synthetic", "dcr_ratio"]
+_PRIVACY = [
+    "mia_auc",
+    "identical_match_rate",
+    "nnaa",
+    "nnaa_real",
+    "nnaa_synthetic",
+    "dcr_ratio",
+    "segment_synthetic_fraction_above_holdout_p99",
+]
 KEY_METRICS = [
     *_FIDELITY,
     "tstr_auc_ratio",
@@ -93,13 +104,15 @@ def run_one(
     diffusion_params=None,
     trait="binary",
     n_pcs=0,
+    mosaic_params=None,
+    mosaic_caps=(),
 ) -> dict:
     """Simulate, split, fit, sample and evaluate one configuration (in this process)."""
     from sklearn.model_selection import train_test_split
 
     from genosynth import ConditionalLatentDiffusion, GenerativePipeline, GenotypeVAE, GWASSelector
     from genosynth._genotypes import as_genotypes
-    from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.baselines import AlleleFrequencySampler, Copycat, HaplotypeMosaic
     from genosynth.datasets import simulate_case_control, simulate_quantitative_trait
     from genosynth.metrics import evaluate
 
@@ -175,11 +188,31 @@ def run_one(
         row.update({m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index})
         rows.append(row)
     if not guidance:
-        for name, gen in (("AF sampler", AlleleFrequencySampler()), ("copycat", Copycat())):
-            gen.fit(G_tr, y_tr)
+        # The mosaic copies the panel's phased haplotypes; the others its dosages.
+        phased_panel = ds.isel(samples=idx_tr, variants=panel)
+        mosaics = [("mosaic", HaplotypeMosaic(**(mosaic_params or {})))]
+        for cap in mosaic_caps:
+            gen = HaplotypeMosaic(**(mosaic_params or {}), max_segment_snps=cap)
+            mosaics.append((f"mosaic, max_segment_snps={cap}", gen))
+        for name, gen in (
+            ("AF sampler", AlleleFrequencySampler()),
+            ("copycat", Copycat()),
+            *mosaics,
+        ):
+            t0 = time.perf_counter()
+            gen.fit(phased_panel if isinstance(gen, HaplotypeMosaic) else G_tr, y_tr)
+            t_fit_b = time.perf_counter() - t0
+            t0 = time.perf_counter()
             G_b, y_b = gen.sample(y=y_tr, random_state=seed + 1)
+            t_sample = time.perf_counter() - t0
             frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_b, y_b, variants=variants).to_frame()
-            row = {"generator": name, "guidance": None}
+            label = name + "".join(f", {k}={v}" for k, v in (mosaic_params or {}).items())
+            row = {
+                "generator": label if isinstance(gen, HaplotypeMosaic) else name,
+                "guidance": None,
+                "fit_s": t_fit_b,
+                "samples_per_s": len(y_b) / t_sample,
+            }
             row.update({m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index})
             rows.append(row)
     return {
@@ -195,13 +228,13 @@ def run_one(
 
 
 def _table(results: list[dict]) -> str:
-    cols = ["N", "K", "generator", "guidance"] + results[0]["metrics"] + ["samples_per_s"]
+    cols = ["N", "K", "generator", "guidance"] + results[0]["metrics"] + ["samples_per_s", "fit_s"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for res in results:
         for row in res["rows"]:
             cells = []
             for c in cols:
-                v = res.get(c, row.get(c))
+                v = row.get(c, res.get(c))  # a generator's own fit time before the pipeline's
                 cells.append("" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v)))
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -249,6 +282,17 @@ def main() -> None:
         default={},
         help='more ConditionalLatentDiffusion parameters as JSON, e.g. \'{"sampler": "dpm++2m"}\'',
     )
+    parser.add_argument(
+        "--mosaic",
+        type=json.loads,
+        default={},
+        help="HaplotypeMosaic parameters as JSON, e.g. '{\"effective_population_size\": 3e4}'",
+    )
+    parser.add_argument(
+        "--mosaic-caps",
+        default="",
+        help="comma list of max_segment_snps: one more mosaic row each (the LD-vs-leakage curve)",
+    )
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: "N,K" run in-process
     args = parser.parse_args()
     guidance = [float(g) for g in args.guidance.split(",") if g]
@@ -283,6 +327,8 @@ def main() -> None:
             n_pcs=args.n_pcs,
             diffusion_params=args.diffusion,
             trait=args.trait,
+            mosaic_params=args.mosaic,
+            mosaic_caps=[int(c) for c in args.mosaic_caps.split(",") if c],
         )
         print(json.dumps(res))
         return

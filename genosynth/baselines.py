@@ -11,6 +11,10 @@ Both also take a quantitative trait as the label (float labels that sklearn's
 vary linearly with the trait, and the copycat copies the individual whose
 trait is closest to the requested one.
 
+:class:`HaplotypeMosaic` (in :mod:`genosynth._mosaic`) is the classical bar
+between them: Li and Stephens' copying model, a mosaic of phased training
+haplotypes.
+
 A useful generator keeps LD like the copycat and privacy like the allele
 frequency sampler; every genosynth benchmark reports both side by side. Both
 follow the sampling contract of genosynth's generators: ``sample(n_samples,
@@ -356,3 +360,12 @@ class Copycat(BaseEstimator):
             where = np.flatnonzero(labels == c)
             rows[where] = rng.choice(members, size=where.size, replace=True)
         return self.genotypes_[rows], y_out
+
+
+def __getattr__(name):
+    # HaplotypeMosaic builds on this module's label helpers, so it is imported on first use.
+    if name == "HaplotypeMosaic":
+        from genosynth._mosaic import HaplotypeMosaic
+
+        return HaplotypeMosaic
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

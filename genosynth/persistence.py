@@ -13,7 +13,9 @@ refused with a ValueError; trust a model file as much as its source.
 
 Privacy hygiene: a model file holds summary statistics and network weights,
 never training genotypes; estimators that memorise individuals (the copycat
-baseline) cannot be saved.
+baseline) cannot be saved. The one exception is the haplotype-copying
+baseline, whose reference panel of training haplotypes *is* the model (as
+HAPGEN2's is): saving it warns that the file is as sensitive as the data.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ _ESTIMATORS = {
     "GenotypeVAE": "genosynth.vae",
     "ConditionalLatentDiffusion": "genosynth.diffusion",
     "AlleleFrequencySampler": "genosynth.baselines",
+    "HaplotypeMosaic": "genosynth.baselines",
     "PRSClassifier": "genosynth.prs",
 }
 _PIPELINES = {"GenerativePipeline": "genosynth.pipeline", "Pipeline": "sklearn.pipeline"}

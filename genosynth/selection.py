@@ -140,6 +140,11 @@ class GWASSelector(SelectorMixin, BaseEstimator):
     block_size : int, optional
         Variants per streamed block; default follows the dask chunks of lazy
         inputs, else about 64 MB of ``int8`` per block.
+    output : {"dosages", "dataset"}, default="dosages"
+        What ``transform`` hands on: the panel's dosages, or the input
+        Dataset restricted to the panel (calls with their phase, variant
+        positions), which :class:`~genosynth.baselines.HaplotypeMosaic`
+        needs and dosages have lost. ``"dataset"`` needs Dataset input.
 
     Attributes
     ----------
@@ -199,6 +204,7 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         "clump_r2": [Interval(Real, 0, 1, closed="both")],
         "clump_kb": [Interval(Real, 0, None, closed="left")],
         "block_size": [Interval(Integral, 1, None, closed="left"), None],
+        "output": [StrOptions({"dosages", "dataset"})],
     }
 
     def __init__(
@@ -214,6 +220,7 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         clump_r2=0.5,
         clump_kb=250,
         block_size=None,
+        output="dosages",
     ):
         self.n_snps = n_snps
         self.test = test
@@ -225,6 +232,7 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         self.clump_r2 = clump_r2
         self.clump_kb = clump_kb
         self.block_size = block_size
+        self.output = output
 
     # ----------------------------------------------------------------------------------
     # fitting
@@ -257,10 +265,22 @@ class GWASSelector(SelectorMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_selected), dtype int8
-            Alternate-allele dosages of the selected variants, -1 missing.
+        ndarray of shape (n_samples, n_selected), dtype int8, or xarray.Dataset
+            Alternate-allele dosages of the selected variants, -1 missing;
+            with ``output="dataset"``, ``X`` restricted to them.
         """
-        return self._fit(X, y, covariates)
+        self._check_output_input(X)
+        panel = self._fit(X, y, covariates)
+        if self.output == "dataset":
+            return X.isel(variants=np.flatnonzero(self._get_support_mask()))
+        return panel
+
+    def _check_output_input(self, X) -> None:
+        if self.output == "dataset" and not _is_dataset(X):
+            raise ValueError(
+                f"output='dataset' hands on the panel of an sgkit Dataset, but X is a "
+                f"{type(X).__name__}; pass a Dataset or use output='dosages'"
+            )
 
     def _fit(self, X, y, covariates) -> np.ndarray:
         if y is None:
@@ -496,12 +516,14 @@ class GWASSelector(SelectorMixin, BaseEstimator):
 
         Returns
         -------
-        ndarray of shape (n_samples, n_selected), dtype int8
+        ndarray of shape (n_samples, n_selected), dtype int8, or xarray.Dataset
+            With ``output="dataset"``, ``X`` restricted to the panel.
         """
         check_is_fitted(self)
+        self._check_output_input(X)
         self._check_width(X)
         index = np.flatnonzero(self._get_support_mask())
-        if index.size == 0:  # nothing qualified (fit warned): an empty panel, as fit_transform
+        if index.size == 0 and self.output == "dosages":  # fit warned: an empty panel
             return np.empty((shape_of(X)[0], 0), dtype=np.int8)
         if _is_dataset(X):
             ids = variant_table(X)["id"].to_numpy(dtype=object)
@@ -514,7 +536,8 @@ class GWASSelector(SelectorMixin, BaseEstimator):
                     "X does not hold the variants GWASSelector was fitted on "
                     "(the ids of the selected variants differ)"
                 )
-            return as_genotypes(X.isel(variants=index))[0]
+            panel = X.isel(variants=index)
+            return panel if self.output == "dataset" else as_genotypes(panel)[0]
         arr = X if (_is_dask(X) or isinstance(X, np.ndarray)) else np.asarray(X)
         return as_genotypes(arr[:, index])[0]
 

@@ -19,7 +19,8 @@ Privacy
     :func:`identical_match_rate`, :func:`distance_to_closest_record`,
     :func:`nearest_neighbour_distance_ratio`, :func:`adversarial_accuracy`,
     :func:`distance_attack`, :func:`density_ratio_attack`,
-    :func:`relatives`, :func:`king_kinship`.
+    :func:`relatives`, :func:`king_kinship`, :func:`shared_segments`,
+    :func:`longest_shared_segments`.
 Distances
     :func:`hamming_distances`, :func:`nearest_neighbours`.
 """
@@ -44,6 +45,7 @@ from genosynth.metrics.privacy import (
     nearest_neighbour_distance_ratio,
 )
 from genosynth.metrics.report import EvaluationReport, evaluate
+from genosynth.metrics.segments import longest_shared_segments, shared_segments
 from genosynth.metrics.utility import association_recovery, tstr
 
 __all__ = [
@@ -65,10 +67,12 @@ __all__ = [
     "king_kinship",
     "ld_matrix",
     "ld_metrics",
+    "longest_shared_segments",
     "nearest_neighbour_distance_ratio",
     "nearest_neighbours",
     "pca_overlap",
     "relatives",
+    "shared_segments",
     "three_point_correlations",
     "tstr",
 ]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from genosynth._haplotypes import is_phased
 from genosynth.metrics import _inputs
 from genosynth.metrics.fidelity import (
     allele_frequency_metrics,
@@ -33,6 +34,7 @@ from genosynth.metrics.privacy import (
     _summarise_nndr,
     adversarial_accuracy,
 )
+from genosynth.metrics.segments import shared_segments
 from genosynth.metrics.utility import association_recovery, tstr
 
 GROUPS = ("Fidelity", "Utility", "Privacy")
@@ -115,6 +117,14 @@ _SPECS = {
     "domias_tpr_at_1pct_fpr": _Spec(0.01),
     "kinship_synthetic_fraction_above_holdout_p99": _Spec(0.01, None, True),
     "kinship_holdout_p99": _Spec(),
+    "segment_synthetic_fraction_above_holdout_p99": _Spec(
+        "segment_holdout_fraction_above_holdout_p99", None, True
+    ),
+    "segment_synthetic_median": _Spec("segment_holdout_median"),
+    "haplotype_segment_synthetic_fraction_above_holdout_p99": _Spec(
+        "haplotype_segment_holdout_fraction_above_holdout_p99", None, True
+    ),
+    "haplotype_segment_synthetic_median": _Spec("haplotype_segment_holdout_median"),
 }
 
 # KING's relationship classes assume genome-wide, LD-pruned variants; on the panel they call
@@ -429,7 +439,11 @@ def evaluate(
       (``nnaa``), :func:`distance_attack` (``mia_auc``),
       :func:`density_ratio_attack` (``domias_auc``) and :func:`relatives`
       (the kinship row calibrated on the holdout; KING's relationship
-      classes are left out, their cut-offs do not hold on a selected panel).
+      classes are left out, their cut-offs do not hold on a selected panel);
+      :func:`shared_segments` (``segment_*``: the longest run of panel SNPs
+      shared with a training individual against the holdout's 99th
+      percentile, on every individual; ``haplotype_segment_*`` too when the
+      three cohorts are phased Datasets).
 
     Each metric's value is judged against the SPEC target where there is one
     (``verdict`` "ok" / "check"): AF r >= 0.995, LD r² correlation >= 0.95,
@@ -582,6 +596,12 @@ def evaluate(
     priv.update(attack)
     kinship = timer("kinship", relatives, train, hold_q, syn_q)
     priv.update({k: v for k, v in kinship.items() if k not in _PANEL_KING_CLASSES})
+    # Linear in the cohort sizes (a PBWT): every individual, not max_samples. Phased
+    # Datasets are passed whole for the haplotype rows; anything else as the dosages read.
+    segment_inputs = (real_train, real_holdout, synthetic)
+    if not all(is_phased(X) for X in segment_inputs):
+        segment_inputs = (train, holdout, syn)
+    priv.update(timer("shared_segments", shared_segments, *segment_inputs, variants=variants))
 
     groups = {"Fidelity": fid, "Utility": util, "Privacy": priv}
     frame = _build_frame(groups)
