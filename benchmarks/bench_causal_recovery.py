@@ -82,8 +82,8 @@ def main() -> None:
     from sklearn.model_selection import train_test_split
 
     from genosynth import ConditionalLatentDiffusion, GenerativePipeline, GenotypeVAE, GWASSelector
-    from genosynth._genotypes import as_genotypes
     from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_case_control
     from genosynth.metrics import association_recovery
 

@@ -59,7 +59,7 @@ def closest_kinship(G, train, holdout, block=1000) -> np.ndarray:
 
 def measure(demography, n_samples, n_variants, n_chromosomes, n_jobs, seed) -> dict:
     from genosynth import GWASSelector
-    from genosynth._genotypes import as_genotypes
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_case_control
     from genosynth.metrics import adversarial_accuracy, distance_to_closest_record
 

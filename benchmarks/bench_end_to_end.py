@@ -84,7 +84,7 @@ def _principal_components(ds, rows, n_pcs, seed):
     """Top PCs of standardised dosages (every 10th variant), fitted on ``rows``, for all."""
     from sklearn.decomposition import PCA
 
-    from genosynth._genotypes import as_genotypes
+    from genosynth.data._genotypes import as_genotypes
 
     G = as_genotypes(ds)[0][:, ::10].astype(np.float32)
     mean, sd = G[rows].mean(axis=0), G[rows].std(axis=0) + 1e-6
@@ -111,8 +111,8 @@ def run_one(
     from sklearn.model_selection import train_test_split
 
     from genosynth import ConditionalLatentDiffusion, GenerativePipeline, GenotypeVAE, GWASSelector
-    from genosynth._genotypes import as_genotypes
     from genosynth.baselines import AlleleFrequencySampler, Copycat, HaplotypeMosaic
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_case_control, simulate_quantitative_trait
     from genosynth.metrics import evaluate
 

@@ -60,7 +60,7 @@ def run_nn(n_query: int, n_reference: int, n_variants: int, block_size: int, k: 
     (``as_genotypes``) followed by the blockwise kernel; the two are timed
     and their memory high-water marks recorded separately, kernel first.
     """
-    from genosynth._genotypes import as_genotypes
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.metrics._neighbours import _nearest
 
     rng = np.random.default_rng(0)
@@ -101,8 +101,8 @@ def run_nn(n_query: int, n_reference: int, n_variants: int, block_size: int, k: 
 
 def run_evaluate(n_train: int, n_holdout: int, n_variants: int, seed: int) -> list[dict]:
     """Time evaluate() on the two baselines of one msprime cohort (in this process)."""
-    from genosynth._genotypes import as_genotypes
     from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_case_control
     from genosynth.metrics import evaluate
 

@@ -55,8 +55,8 @@ def _brute_force_seconds(train, queries, new_contig):
 
 
 def main() -> None:
-    from genosynth._genotypes import as_genotypes
     from genosynth.baselines import HaplotypeMosaic
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.metrics import shared_segments
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

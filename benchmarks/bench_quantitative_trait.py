@@ -57,7 +57,7 @@ def main() -> None:
         GenotypeVAE,
         GWASSelector,
     )
-    from genosynth._genotypes import as_genotypes
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_quantitative_trait
     from genosynth.metrics import evaluate
 

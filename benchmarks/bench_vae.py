@@ -23,7 +23,7 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from genosynth import GenotypeVAE, GWASSelector
-from genosynth._genotypes import as_genotypes
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
 
 

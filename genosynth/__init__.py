@@ -12,16 +12,16 @@ from importlib import import_module
 __version__ = "0.1.0.dev0"
 
 _LAZY = {
-    "as_genotypes": "genosynth._genotypes",
-    "iter_variant_blocks": "genosynth._genotypes",
+    "as_genotypes": "genosynth.data._genotypes",
+    "iter_variant_blocks": "genosynth.data._genotypes",
     "to_dataset": "genosynth.io",
     "read_plink": "genosynth.io",
     "write_plink": "genosynth.io",
     "save_zarr": "genosynth.io",
     "load_zarr": "genosynth.io",
     "GWASSelector": "genosynth.selection",
-    "GenotypeVAE": "genosynth.vae",
-    "ConditionalLatentDiffusion": "genosynth.diffusion",
+    "GenotypeVAE": "genosynth.generative.vae.vae",
+    "ConditionalLatentDiffusion": "genosynth.generative.diffusion.diffusion",
     "GenerativePipeline": "genosynth.pipeline",
     "sample_genotypes": "genosynth.pipeline",
     "save": "genosynth.persistence",

@@ -44,7 +44,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from genosynth._genotypes import (
+from genosynth.data._genotypes import (
     _is_dask,
     _is_dataset,
     _registered_dosage,

@@ -113,7 +113,7 @@ def _positive(kind):
     return parse
 
 
-# The *_dtype values of the estimators (genosynth._torch_utils.DTYPES, which
+# The *_dtype values of the estimators (genosynth.generative._torch_utils.DTYPES, which
 # imports torch: the parser is built without it so that --help is instant).
 _PRECISIONS = ("auto", "float32", "bfloat16")
 
@@ -145,7 +145,7 @@ def _fit_timed(pipe, X, y, **fit_params):
 
 def _label_summary(diffusion) -> str:
     """What the generator conditions on, for the fit log."""
-    from genosynth._labels import has_continuous_label
+    from genosynth.data._labels import has_continuous_label
 
     if has_continuous_label(diffusion):
         low, high = diffusion.label_quantiles_[[0, -1]]
@@ -156,8 +156,8 @@ def _label_summary(diffusion) -> str:
 def cmd_demo(args) -> int:
     from sklearn.model_selection import train_test_split
 
-    from genosynth._genotypes import as_genotypes
     from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import load_demo
     from genosynth.metrics import evaluate
 
@@ -285,7 +285,7 @@ def cmd_sample(args) -> int:
         raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
     y = None
     if args.cases is not None:
-        from genosynth._labels import has_continuous_label
+        from genosynth.data._labels import has_continuous_label
 
         if has_continuous_label(pipe[-1]):
             raise CLIError("--cases needs a case-control model; this model's label is continuous")
@@ -343,7 +343,7 @@ def _read_any(path):
 
 
 def cmd_evaluate(args) -> int:
-    from genosynth._genotypes import as_genotypes
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.metrics import evaluate
 
     parts = {}

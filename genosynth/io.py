@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genosynth._genotypes import (
+from genosynth.data._genotypes import (
     MISSING,
     VARIANT_COLUMNS,
     _dosage_to_calls,

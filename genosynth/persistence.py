@@ -37,8 +37,8 @@ FORMAT_VERSION = 1
 # The only classes a model file may name: loading never imports anything else.
 _ESTIMATORS = {
     "GWASSelector": "genosynth.selection",
-    "GenotypeVAE": "genosynth.vae",
-    "ConditionalLatentDiffusion": "genosynth.diffusion",
+    "GenotypeVAE": "genosynth.generative.vae.vae",
+    "ConditionalLatentDiffusion": "genosynth.generative.diffusion.diffusion",
     "AlleleFrequencySampler": "genosynth.baselines",
     "HaplotypeMosaic": "genosynth.baselines",
     "PRSClassifier": "genosynth.prs",

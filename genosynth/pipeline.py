@@ -19,9 +19,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth._label_model import fill_by_rejection
-from genosynth._labels import class_codes, has_continuous_label
+from genosynth.data._labels import class_codes, has_continuous_label
 from genosynth.io import to_dataset
+from genosynth.stats._label_model import fill_by_rejection
 
 
 def _final_estimator_can_sample(pipe) -> bool:

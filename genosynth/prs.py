@@ -23,7 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from genosynth._genotypes import as_genotypes
+from genosynth.data._genotypes import as_genotypes
 
 # The calibration is a one-feature logistic regression; this C is large enough
 # to be unpenalised in practice while keeping the fit finite when the training
@@ -241,7 +241,7 @@ class PRSClassifier(ClassifierMixin, BaseEstimator):
 
     def _clump_mask(self, G, scan, candidates, contig, position) -> np.ndarray:
         """Index variants of greedy PLINK-style clumping among ``candidates``."""
-        from genosynth._clumping import GreedyClumper
+        from genosynth.stats._clumping import GreedyClumper
 
         cand = np.flatnonzero(candidates)
         p = scan["p"].to_numpy(dtype=np.float64)[cand]

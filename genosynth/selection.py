@@ -18,15 +18,6 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth._clumping import GreedyClumper
-from genosynth._genotypes import (
-    VARIANT_COLUMNS,
-    _is_dask,
-    _is_dataset,
-    as_genotypes,
-    shape_of,
-    variant_table,
-)
 from genosynth.association import (
     TEST_NAMES,
     check_covariates,
@@ -36,6 +27,15 @@ from genosynth.association import (
     refine_candidates,
     scan,
 )
+from genosynth.data._genotypes import (
+    VARIANT_COLUMNS,
+    _is_dask,
+    _is_dataset,
+    as_genotypes,
+    shape_of,
+    variant_table,
+)
+from genosynth.stats._clumping import GreedyClumper
 
 __all__ = ["GWASSelector"]
 

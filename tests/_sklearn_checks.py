@@ -21,7 +21,7 @@ def bin_to_genotypes(X):
 _SPARSE = "the dense data layer refuses sparse input, not in sklearn's words"
 
 # Checks every genotype estimator fails for the same reason: the data layer
-# (genosynth._genotypes.as_genotypes) validates input in its own words.
+# (genosynth.data._genotypes.as_genotypes) validates input in its own words.
 DATA_LAYER_FAILURES = {
     "check_estimator_sparse_array": _SPARSE,
     "check_estimator_sparse_matrix": _SPARSE,

@@ -10,8 +10,8 @@ import statsmodels.api as sm
 from scipy import optimize, stats
 from scipy.special import expit
 
-from genosynth._genotypes import as_genotypes
 from genosynth.association import RESULT_COLUMNS, association_scan
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
 from genosynth.io import write_plink
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genosynth._genotypes import as_genotypes
 from genosynth.cli import build_parser, main
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
 from genosynth.io import read_plink, write_plink
 
@@ -149,7 +149,7 @@ def test_denoiser_decoder_noise_and_precision_flags(plink_cohort, monkeypatch, t
 
 def test_sampler_choices_are_the_library_samplers():
     # The CLI lists them literally so that parsing flags does not import torch.
-    from genosynth._schedules import SAMPLERS
+    from genosynth.generative.diffusion._schedules import SAMPLERS
 
     sample = build_parser()._subparsers._group_actions[0].choices["sample"]
     (action,) = [a for a in sample._actions if a.dest == "sampler"]
@@ -157,7 +157,7 @@ def test_sampler_choices_are_the_library_samplers():
 
 
 def test_precision_choices_are_the_library_dtypes():
-    from genosynth._torch_utils import DTYPES
+    from genosynth.generative._torch_utils import DTYPES
 
     for command in ("fit", "sample"):
         parser = build_parser()._subparsers._group_actions[0].choices[command]

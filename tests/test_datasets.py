@@ -11,7 +11,7 @@ import xarray as xr
 from scipy import stats
 from sklearn.metrics import roc_auc_score
 
-from genosynth._genotypes import as_genotypes
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import (
     SPLIT_TIME,
     load_demo,

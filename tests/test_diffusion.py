@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import genosynth
 from genosynth import ConditionalLatentDiffusion
-from genosynth._schedules import (
+from genosynth.generative.diffusion._schedules import (
     SAMPLERS,
     add_noise,
     cosine_alphas_cumprod,
@@ -148,7 +148,7 @@ def test_guidance_sharpens_the_conditional(fitted):
 def test_guided_pass_equals_the_guidance_formula(name, continuous):
     # The guided pass shares the input embedding and mixes before the output
     # projection; it must equal u + s (c - u) computed from two full passes.
-    from genosynth._denoiser import DENOISERS
+    from genosynth.generative.diffusion._denoiser import DENOISERS
 
     torch.manual_seed(0)
     # conv-patch: 4 positions of 4 channels in tokens of 3 positions (one padded)
@@ -386,7 +386,7 @@ def test_sklearn_common_checks(estimator, check):
 def test_defaults_pick_the_network_and_its_training_by_latent_shape(blobs, monkeypatch):
     """``"auto"``: the conv network (an example budget, 2e-3) on a latent of whole
     ``latent_channels`` positions, the MLP (400 epochs at 1e-3) on any other."""
-    import genosynth.diffusion as diffusion
+    import genosynth.generative.diffusion.diffusion as diffusion
 
     seen = []
 
@@ -414,7 +414,7 @@ def test_defaults_pick_the_network_and_its_training_by_latent_shape(blobs, monke
 
 @pytest.mark.parametrize("native", [True, False])
 def test_auto_precision_is_bfloat16_only_where_native(fitted, native, monkeypatch):
-    import genosynth._torch_utils as torch_utils
+    import genosynth.generative._torch_utils as torch_utils
 
     monkeypatch.setattr(torch_utils, "native_bfloat16", lambda device: native)
     expected = "bfloat16" if native else "float32"

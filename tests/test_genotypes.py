@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from genosynth._genotypes import as_genotypes, check_labels, iter_variant_blocks, shape_of
+from genosynth.data._genotypes import as_genotypes, check_labels, iter_variant_blocks, shape_of
 
 
 def _gt_dataset(gt, **extra):

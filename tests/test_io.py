@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genosynth._genotypes import as_genotypes, variant_table
+from genosynth.data._genotypes import as_genotypes, variant_table
 from genosynth.io import load_zarr, read_plink, save_zarr, to_dataset, write_plink
 
 
@@ -94,7 +94,7 @@ def test_read_plink_matches_sgkit_reader_across_chunks(cohort, tmp_path, monkeyp
 
 def test_read_plink_reads_dosages_directly_unless_the_calls_change(cohort, tmp_path):
     """The data layer's shortcut to read_plink's dosages is exact and falls back safely."""
-    from genosynth._genotypes import _call_genotype_to_dosage, _registered_dosage
+    from genosynth.data._genotypes import _call_genotype_to_dosage, _registered_dosage
 
     G, variants, y = cohort
     ds = read_plink(write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c"))
@@ -118,7 +118,7 @@ def test_read_plink_reads_dosages_directly_unless_the_calls_change(cohort, tmp_p
 
 
 def test_read_plink_samples_keeps_the_fast_path(cohort, tmp_path):
-    from genosynth._genotypes import _registered_dosage
+    from genosynth.data._genotypes import _registered_dosage
 
     G, variants, y = cohort
     prefix = write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from genosynth._label_model import (
+from genosynth.stats._label_model import (
     draw_labels,
     fill_by_rejection,
     fit_label_model,
@@ -100,7 +100,7 @@ def test_rejection_from_real_genotypes_keeps_case_control_differences():
     """With a perfect genotype model (proposals resampled from the real cohort), the kept
     rows' case-control allele-frequency differences match the real ones within sampling
     error: the label model and the rejection step lose no signal themselves."""
-    from genosynth._genotypes import as_genotypes
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_case_control
 
     ds = simulate_case_control(

@@ -209,8 +209,8 @@ def test_relatives_are_counted_by_degree():
 def test_panel_kinship_is_judged_against_the_holdout():
     """On a GWAS panel KING's cut-offs call everyone a relative; the holdout's p99 does not."""
     from genosynth import GWASSelector
-    from genosynth._genotypes import as_genotypes
     from genosynth.baselines import AlleleFrequencySampler, Copycat
+    from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_case_control
 
     ds = simulate_case_control(1200, n_variants=3000, n_causal=30, prevalence=0.3, random_state=2)

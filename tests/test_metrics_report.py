@@ -6,8 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from genosynth._genotypes import as_genotypes
 from genosynth.baselines import AlleleFrequencySampler, Copycat
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
 from genosynth.metrics import (
     EvaluationReport,

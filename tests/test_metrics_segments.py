@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from genosynth._genotypes import as_genotypes
 from genosynth.baselines import AlleleFrequencySampler, Copycat, HaplotypeMosaic
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
 from genosynth.metrics import evaluate, longest_shared_segments, shared_segments
 from genosynth.metrics.segments import _longest_matches

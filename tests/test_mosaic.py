@@ -10,9 +10,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 import genosynth
 from genosynth import GenerativePipeline, GWASSelector
-from genosynth._genotypes import as_genotypes
-from genosynth._mosaic import watterson_theta
 from genosynth.baselines import AlleleFrequencySampler, HaplotypeMosaic
+from genosynth.baselines._mosaic import watterson_theta
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
 from genosynth.io import to_dataset
 from genosynth.metrics import (

@@ -13,7 +13,7 @@ from genosynth import (
     GWASSelector,
     sample_genotypes,
 )
-from genosynth._genotypes import as_genotypes
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control, simulate_quantitative_trait
 from genosynth.metrics import evaluate
 

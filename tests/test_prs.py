@@ -8,8 +8,8 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from genosynth._genotypes import as_genotypes
 from genosynth.association import association_scan
+from genosynth.data._genotypes import as_genotypes
 from genosynth.prs import PRSClassifier
 
 
@@ -152,7 +152,7 @@ def test_dataset_input_and_auc():
     clf = PRSClassifier(p_threshold=1e-3, clump=True).fit(train, y[:600])
     assert clf.association_["position"].is_monotonic_increasing
     # C+T: no two retained variants within clump_kb are in LD above clump_r2 ...
-    from genosynth._clumping import haplotype_r2
+    from genosynth.stats._clumping import haplotype_r2
 
     G, _ = as_genotypes(train)
     kept = np.flatnonzero(clf.support_)

@@ -12,13 +12,13 @@ from _sklearn_checks import DATA_LAYER_FAILURES, bin_to_genotypes
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from genosynth._clumping import GreedyClumper, haplotype_r2
-from genosynth._genotypes import as_genotypes
 from genosynth.association import association_scan
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control, simulate_quantitative_trait
 from genosynth.io import write_plink
 from genosynth.persistence import load, save
 from genosynth.selection import GWASSelector
+from genosynth.stats._clumping import GreedyClumper, haplotype_r2
 
 PLINK2 = shutil.which("plink2")
 PLINK19 = shutil.which("plink1.9") or shutil.which("plink")

@@ -13,7 +13,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import genosynth
 from genosynth import GenotypeVAE
-from genosynth._genotypes import as_genotypes
+from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
 
 TINY = dict(compression=4, latent_channels=2, hidden_channels=16, base_channels=8, n_blocks=1)

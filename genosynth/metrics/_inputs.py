@@ -2,7 +2,7 @@
 
 Every public metric accepts genotypes as arrays ``(n_samples, n_variants)`` of
 0/1/2 (-1 or NaN missing) or as sgkit Datasets; they all go through
-:func:`genosynth._genotypes.as_genotypes` here, so the alternate-allele
+:func:`genosynth.data._genotypes.as_genotypes` here, so the alternate-allele
 convention and the validation messages are the data layer's.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from genosynth._genotypes import as_genotypes, check_labels
+from genosynth.data._genotypes import as_genotypes, check_labels
 
 
 def genotypes(X, name: str) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from genosynth._haplotypes import is_phased
+from genosynth.data._haplotypes import is_phased
 from genosynth.metrics import _inputs
 from genosynth.metrics.fidelity import (
     allele_frequency_metrics,

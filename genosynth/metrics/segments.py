@@ -36,8 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from genosynth._genotypes import _is_dataset, variant_table
-from genosynth._haplotypes import as_haplotypes, is_phased
+from genosynth.data._genotypes import _is_dataset, variant_table
+from genosynth.data._haplotypes import as_haplotypes, is_phased
 from genosynth.metrics import _inputs
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import torch
 from tqdm.auto import tqdm
 
-from genosynth._torch_utils import state_dict_to_cpu
+from genosynth.generative._torch_utils import state_dict_to_cpu
 
 _WARMUP_STEPS = 200
 _MAX_GRAD_NORM = 1.0

@@ -46,10 +46,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth._genotypes import _is_dataset, variant_table
-from genosynth._haplotypes import PHASING_NEEDED, as_haplotypes
-from genosynth._labels import has_continuous_label
 from genosynth.baselines import _fit_inputs, _requested_labels
+from genosynth.data._genotypes import _is_dataset, variant_table
+from genosynth.data._haplotypes import PHASING_NEEDED, as_haplotypes
+from genosynth.data._labels import has_continuous_label
 
 # Synthetic individuals copied at a time: bounds the per-SNP state and, with a donor
 # cap, the (rows x training individuals) table of copies already made.
@@ -322,7 +322,7 @@ class HaplotypeMosaic(BaseEstimator):
     requested class: copied from one donor, switching donor where a
     recombination falls (rate from the genetic distance, ``N_e`` and the
     number of training haplotypes ``K``), with a small miscopy rate. See
-    :mod:`genosynth._mosaic` for the model. Fitting stores the training
+    :mod:`genosynth.baselines._mosaic` for the model. Fitting stores the training
     haplotypes: they *are* the model, so a saved file is as sensitive as the
     training data.
 

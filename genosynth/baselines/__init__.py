@@ -11,7 +11,7 @@ Both also take a quantitative trait as the label (float labels that sklearn's
 vary linearly with the trait, and the copycat copies the individual whose
 trait is closest to the requested one.
 
-:class:`HaplotypeMosaic` (in :mod:`genosynth._mosaic`) is the classical bar
+:class:`HaplotypeMosaic` (in :mod:`genosynth.baselines._mosaic`) is the classical bar
 between them: Li and Stephens' copying model, a mosaic of phased training
 haplotypes.
 
@@ -32,8 +32,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth._genotypes import as_genotypes, check_labels
-from genosynth._labels import (
+from genosynth.data._genotypes import as_genotypes, check_labels
+from genosynth.data._labels import (
     check_trait,
     draw_trait,
     has_continuous_label,
@@ -365,7 +365,7 @@ class Copycat(BaseEstimator):
 def __getattr__(name):
     # HaplotypeMosaic builds on this module's label helpers, so it is imported on first use.
     if name == "HaplotypeMosaic":
-        from genosynth._mosaic import HaplotypeMosaic
+        from genosynth.baselines._mosaic import HaplotypeMosaic
 
         return HaplotypeMosaic
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Phased haplotypes of an sgkit Dataset, for the code that needs phase.
 
-Dosages (:mod:`genosynth._genotypes`) are what most of genosynth works on;
+Dosages (:mod:`genosynth.data._genotypes`) are what most of genosynth works on;
 they lose the phase. The haplotype-copying generator and the haplotype
 segment-sharing metric need the two haplotypes of each individual, which
 only a Dataset with ``call_genotype`` whose ``call_genotype_phased`` is true
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genosynth._genotypes import _check_dataset_layout, _is_dataset
+from genosynth.data._genotypes import _check_dataset_layout, _is_dataset
 
 PHASING_NEEDED = (
     "phased haplotypes are needed: an sgkit Dataset whose call_genotype is phased "

@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from genosynth._torch_utils import make_generator, resolve_device, seed_from, state_dict_to_cpu
+from genosynth.generative._torch_utils import (
+    make_generator,
+    resolve_device,
+    seed_from,
+    state_dict_to_cpu,
+)
 from genosynth.persistence import set_fitted, split_fitted
 
 _MODULE_PREFIX = "module_/"

@@ -1,0 +1,711 @@
+"""ConditionalLatentDiffusion: label-conditioned sampling of VAE latents."""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from genosynth.data._genotypes import check_labels
+from genosynth.data._labels import (
+    check_trait,
+    class_codes,
+    draw_trait,
+    has_continuous_label,
+    requested,
+    trait_summary,
+)
+from genosynth.generative._torch_estimator import TorchEstimatorMixin
+from genosynth.generative._torch_utils import (
+    DTYPES,
+    inference_batches,
+    precision,
+    resolve_dtype,
+    seed_from,
+    seeded,
+)
+from genosynth.generative._training import train
+from genosynth.generative.diffusion._denoiser import DENOISERS
+from genosynth.generative.diffusion._schedules import (
+    SAMPLERS,
+    SCHEDULES,
+    add_noise,
+    min_snr_velocity_weights,
+    sampling_timesteps,
+    velocity,
+)
+
+_N_VALIDATION_REPEATS = 4
+# (hidden_size, n_blocks) of each denoiser when set to "auto"; measured choices,
+# see benchmarks/README.md ("Denoiser").
+_AUTO_SIZES = {"mlp": (256, 3), "conv": (128, 3)}
+# snr_gamma of each denoiser when set to "auto" (benchmarks/README.md, "Sampler,
+# guidance interval and Min-SNR training"):
+# a trade of TSTR for LD and closeness to real people, worth it for the conv network
+# (whose purpose is LD), not for the MLP (small LD gain, larger TSTR loss).
+_AUTO_SNR_GAMMA = {"mlp": None, "conv": 2.0}
+# learning_rate_init and max_iter of each denoiser when set to "auto": at most
+# _AUTO_MAX_EPOCHS epochs, and for the conv network at most a budget of training
+# examples (benchmarks/README.md, "The conv denoiser by default"). 160 epochs at
+# 2e-3 on 7,200 rows (10,000 individuals) fitted the conv pipeline in 8-9 minutes
+# for ~0.01 of LD against 400 epochs at 1e-3; on the demo cohort (2,160 rows) 400
+# epochs took `genosynth demo` to 5:41 against 3:13 for 160 (LD 0.924 vs 0.894),
+# so the conv cap is 240. The MLP at 160 / 2e-3 lost TSTR (0.92 against 0.95) and
+# costs little per epoch, so it keeps 400 at 1e-3.
+_AUTO_LEARNING_RATE = {"mlp": 1e-3, "conv": 2e-3}
+_AUTO_MAX_EPOCHS = {"mlp": 400, "conv": 240}
+_AUTO_EXAMPLES = {"mlp": None, "conv": 160 * 7_200}
+# Rows sampled together on a CPU (see inference_batches), by network and
+# sampling dtype: the conv network's float32 activations are 8x wider than the
+# MLP's and fall out of cache sooner (499 vs 419 sampled/s at 64 vs 256 rows),
+# while its bfloat16 copy is fastest at 256 (1,970 vs 1,670/s); the MLP is
+# fastest at 256.
+_CPU_BATCH = {
+    ("mlp", "float32"): 256,
+    ("mlp", "bfloat16"): 256,
+    ("conv", "float32"): 64,
+    ("conv", "bfloat16"): 256,
+}
+# Rows per pass when scoring the validation latents on a CPU.
+_VALIDATION_BATCH = 512
+# More classes than this under label_type="auto" look like a trait in whole units.
+_MANY_CLASSES = 20
+
+
+def _architecture(config: dict) -> str:
+    """The denoiser a module config describes; files written before ``"conv"`` existed hold MLPs."""
+    return config.get("architecture", "mlp")
+
+
+class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
+    """Label-conditioned denoising diffusion in a latent space, with classifier-free guidance.
+
+    Fitted on latents ``Z`` (e.g. :meth:`GenotypeVAE.transform`) and labels
+    ``y``; :meth:`sample` draws new latents for requested labels. Labels are
+    classes (binary or multi-class, embedded by a table) or the values of a
+    quantitative trait (embedded from its standardised value; see
+    ``label_type``). Latents are standardised per dimension internally and
+    returned on their original scale.
+
+    The model is a DDPM with ``n_timesteps`` noising steps; the network
+    predicts the velocity ``v = sqrt(a_t) eps - sqrt(1 - a_t) z`` (equivalent
+    to predicting the noise, and numerically stable at the pure-noise end
+    where an epsilon model's estimate of ``z`` divides by almost zero). The
+    label is replaced by a learned null token with probability ``p_uncond``
+    during training, so one network learns both the conditional and the
+    unconditional prediction; sampling mixes them,
+    ``v = v_uncond + s * (v_cond - v_uncond)`` with
+    ``s = guidance_scale``, in one batched pass, and integrates the
+    probability-flow ODE from noise in ``n_steps`` steps of ``sampler``.
+
+    Parameters
+    ----------
+    denoiser : {"auto", "conv", "mlp"}, default="auto"
+        The network. ``"conv"``: kernel-3 convolutions along the latent read
+        as ``n_features // latent_channels`` positions of ``latent_channels``
+        values (the layout of :meth:`GenotypeVAE.transform`), grouped into
+        tokens of ``patch_size`` positions; it learns the local haplotype
+        structure (at 10,000 individuals: LD r² correlation 0.94-0.96,
+        allele-frequency r 0.996). ``"mlp"``: a residual MLP over the
+        flattened latent, about 2x faster to fit and to sample but blurrier
+        (LD 0.77-0.83, allele-frequency r 0.98; see the user guide).
+        ``"auto"``: ``"conv"`` when ``latent_channels`` divides the number of
+        latent features (every :class:`GenotypeVAE` latent with matching
+        ``latent_channels``), ``"mlp"`` otherwise; ``module_config_`` records
+        the choice.
+    hidden_size : int or "auto", default="auto"
+        Width of the residual stream (channels per token for ``"conv"``).
+        ``"auto"``: 256 for ``"mlp"``, 128 for ``"conv"``.
+    n_blocks : int or "auto", default="auto"
+        Residual blocks of the denoiser. ``"auto"``: 3 for both (for
+        ``"conv"`` a receptive field of 13 tokens, 52 latent positions with
+        ``patch_size=4``).
+    latent_channels : int, default=8
+        Channels per latent position, for ``denoiser="conv"`` (must divide
+        the number of latent features; set it to the VAE's
+        ``latent_channels``). Ignored by ``"mlp"``.
+    patch_size : int, default=4
+        Consecutive latent positions that ``denoiser="conv"`` reads as one
+        token. Patches of 4 with a stream of 128 channels learn as well as
+        single positions with 64 channels at 0.6x the fit time and ~4x the
+        sampling speed (benchmarks/README.md). Ignored by ``"mlp"``.
+    n_timesteps : int, default=1000
+        Training diffusion steps ``T``.
+    beta_schedule : {"cosine", "scaled_linear"}, default="cosine"
+        Noise schedule; "scaled_linear" is the reference implementation's.
+    p_uncond : float, default=0.2
+        Probability of training with the null label.
+    label_type : {"auto", "categorical", "continuous"}, default="auto"
+        How ``y`` conditions the model. ``"categorical"``: class labels, one
+        learned embedding per class. ``"continuous"``: a quantitative trait;
+        the standardised value ``v`` is embedded as ``v * w + MLP(v)``, and
+        :meth:`sample` takes any value within the range seen in ``fit``.
+        ``"auto"``: ``"continuous"`` when sklearn's ``type_of_target`` calls
+        ``y`` continuous (floats that are not all whole numbers), else
+        ``"categorical"``; set it explicitly for, say, a trait recorded in
+        whole years.
+    snr_gamma : float, "auto" or None, default="auto"
+        Min-SNR-gamma weighting of the training loss (Hang et al. 2023; see
+        :func:`genosynth.generative.diffusion._schedules.min_snr_velocity_weights`): nearly clean
+        timesteps stop dominating the gradient. None trains on the plain
+        velocity loss. ``"auto"``: 2 for ``"conv"``, None for ``"mlp"``.
+        Measured on the benchmark cohorts (benchmarks/README.md), it is a
+        trade: for the conv network LD r² correlation 0.933 -> 0.949 at
+        6,000 individuals with TSTR unchanged, and 0.957 -> 0.972 at 10,000
+        with the TSTR ratio 0.953 -> 0.943 (``nnaa_real`` 0.89 -> 0.83 at
+        both); for the MLP +0.013 LD but -0.02 TSTR. Set None when the
+        label signal matters more than LD.
+    guidance_scale : float, default=4.0
+        Default classifier-free guidance strength ``s`` for :meth:`sample`
+        on the steps of ``guidance_interval`` (1 = plain conditional model,
+        0 = unconditional; with ``guidance_interval=(0.0, 1.0)``, 0 is an
+        unconditional model throughout). On the conv denoiser at 6,000
+        individuals, 4 gave the best TSTR ratio of 2, 3, 4 and 6
+        (benchmarks/README.md).
+    guidance_interval : (float, float), default=(0.5, 1.0)
+        The part of the noising process, as fractions ``(start, stop)`` of
+        ``n_timesteps``, whose sampling steps are guided; the other steps use
+        the plain conditional model (``s = 1``) in one pass instead of two
+        (Kynkäänniemi et al. 2024). Measured on the benchmark cohort
+        (benchmarks/README.md): guidance acts on the label signal at the
+        noisy end, so ``(0.5, 1.0)`` kept the TSTR, LD and privacy scores of
+        full guidance and sampled 16% (MLP) to 30% (conv) faster, while
+        ``(0.0, 0.5)`` lost the label signal of guidance altogether.
+    n_steps : int, default=8
+        Default number of sampling steps; cost is linear in the steps. On a
+        6,000-person benchmark 15, 25 and 50 DDIM steps gave the same
+        fidelity, utility and privacy within noise, and 8 DPM-Solver++ steps
+        scored like 15 DDIM ones (benchmarks/README.md).
+    sampler : {"dpm++2m", "ddim"}, default="dpm++2m"
+        ODE solver of :meth:`sample`. ``"ddim"``: deterministic DDIM (first
+        order). ``"dpm++2m"``: DPM-Solver++(2M) (Lu et al. 2022), second
+        order at the same cost per step: on an exact Gaussian flow its 15
+        steps came within 0.006 of the exact sample spread (DDIM: 0.05), and
+        on the benchmark cohort its 8 steps scored like DDIM's 15 at twice
+        the speed (benchmarks/README.md).
+    sampling_dtype : {"auto", "float32", "bfloat16"}, default="auto"
+        Precision of the denoiser in :meth:`sample` (training has its own
+        ``training_dtype``). ``"bfloat16"`` runs a bfloat16 copy of the
+        network (the sampler's updates stay float32) and samples about 2x
+        faster on CPUs with native bfloat16 (AVX512-BF16, AMX) and on GPUs;
+        on a 6,000-person benchmark its cohorts scored the same as float32
+        ones (benchmarks/README.md), but they are not bit-identical to them,
+        nor across machines with different bfloat16 kernels. Worth it mainly
+        for ``denoiser="conv"``. ``"auto"``: bfloat16 where the device
+        computes it natively, float32 elsewhere.
+    training_dtype : {"auto", "float32", "bfloat16"}, default="auto"
+        Precision of the denoiser's matrix products in :meth:`fit` (torch
+        autocast; the weights, the optimiser state, the loss and the
+        validation score stay float32). ``"bfloat16"`` trained the conv
+        denoiser 1.3-1.7x faster per epoch on a CPU with native bfloat16
+        (AVX512-BF16), and at 10,000 individuals its cohort scored like the
+        float32 one (LD r² correlation 0.972 both, TSTR ratio 0.950 vs
+        0.943; benchmarks/README.md). Fits repeat on one machine but are not
+        bit-identical to float32 fits, nor across machines. ``"auto"``:
+        bfloat16 where the device computes it natively (CPUs with
+        AVX512-BF16 or AMX, CUDA GPUs with bfloat16), float32 elsewhere.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. ``"auto"``: 400 for ``"mlp"``; for
+        ``"conv"`` ``min(240, ceil(1,152,000 / n_fit))`` with ``n_fit`` the
+        training rows after the validation split, i.e. 240 epochs up to
+        4,800 rows and then a fixed budget of training examples, 160 epochs
+        at 10,000 individuals. With ``learning_rate_init=2e-3`` those 160
+        epochs cost the conv denoiser about 0.01 of LD r² correlation against
+        400 at 1e-3, and no TSTR or privacy, at 0.35-0.4x the fit time
+        (benchmarks/README.md).
+    batch_size : int, default=256
+        Mini-batch size.
+    learning_rate_init : float or "auto", default="auto"
+        Peak AdamW learning rate (cosine-decayed). ``"auto"``: 2e-3 for
+        ``"conv"``, 1e-3 for ``"mlp"``.
+    weight_decay : float, default=0.0
+        AdamW weight decay.
+    ema_decay : float, default=0.995
+        Exponential moving average of the weights per optimiser step; the
+        EMA weights are the ones validated and kept.
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the latents, score the denoising
+        loss on them (fixed noise and timesteps) after each epoch, stop after
+        ``n_iter_no_change`` epochs without improvement and keep the best
+        EMA weights. Stopping on held-out loss also stops the network from
+        memorising training individuals.
+    validation_fraction : float, default=0.1
+        Share of samples held out when ``early_stopping``.
+    n_iter_no_change : int, default=40
+        Patience of early stopping, in epochs.
+    tol : float, default=0.0
+        Minimum validation improvement that counts.
+    device : str, default="auto"
+        ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:k]"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, validation split, batch order and training
+        noise. Sampling has its own ``random_state`` argument.
+    verbose : bool, default=False
+        Show a progress bar with the running loss and validation score.
+
+    Attributes
+    ----------
+    label_type_ : {"categorical", "continuous"}
+        How the fitted model is conditioned (``label_type`` resolved).
+    classes_ : ndarray
+        Labels seen in ``fit`` (categorical labels only).
+    class_prior_ : ndarray
+        Share of each label in the training data (used when ``y=None``;
+        categorical labels only).
+    label_mean_, label_scale_ : float
+        Standardisation of a continuous label (continuous labels only).
+    label_quantiles_ : ndarray
+        Up to 1,001 evenly spaced quantiles of a continuous training label,
+        from its minimum to its maximum: :meth:`sample` with ``y=None`` draws
+        labels from them, and requested labels must lie between the first and
+        the last (continuous labels only).
+    n_features_in_ : int
+        Latent dimension.
+    mean_, scale_ : ndarray of shape (n_features_in_,)
+        Per-dimension standardisation of the latents.
+    module_ : torch.nn.Module
+        The denoiser (EMA weights of the best validation epoch).
+    loss_curve_, validation_scores_ : list of float
+        Training loss and validation score (minus the denoising loss) per epoch.
+    n_iter_, best_iteration_ : int
+        Epochs run, and the epoch whose weights were kept.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from genosynth import ConditionalLatentDiffusion
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 300)
+    >>> Z = rng.normal(size=(300, 8)) + 3 * y[:, None]
+    >>> model = ConditionalLatentDiffusion(max_iter=5, random_state=0).fit(Z, y)
+    >>> Z_new, y_new = model.sample(4, y=1, random_state=0)
+    >>> Z_new.shape, y_new.tolist()
+    ((4, 8), [1, 1, 1, 1])
+
+    A quantitative trait:
+
+    >>> trait = Z[:, 0] + rng.normal(size=300)
+    >>> model = ConditionalLatentDiffusion(max_iter=5, random_state=0).fit(Z, trait)
+    >>> model.label_type_
+    'continuous'
+    >>> Z_new, y_new = model.sample(y=[-1.0, 0.5], random_state=0)
+    >>> Z_new.shape, y_new.tolist()
+    ((2, 8), [-1.0, 0.5])
+    """
+
+    _parameter_constraints = {
+        "denoiser": [StrOptions({*DENOISERS, "auto"})],
+        "latent_channels": [Interval(Integral, 1, None, closed="left")],
+        "patch_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_blocks": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "n_timesteps": [Interval(Integral, 2, None, closed="left")],
+        "beta_schedule": [StrOptions(set(SCHEDULES))],
+        "p_uncond": [Interval(Real, 0, 1, closed="both")],
+        "label_type": [StrOptions({"auto", "categorical", "continuous"})],
+        "snr_gamma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
+        "guidance_scale": [Interval(Real, 0, None, closed="left")],
+        "guidance_interval": ["array-like"],
+        "n_steps": [Interval(Integral, 1, None, closed="left")],
+        "sampler": [StrOptions(set(SAMPLERS))],
+        "sampling_dtype": [StrOptions(DTYPES)],
+        "training_dtype": [StrOptions(DTYPES)],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "ema_decay": [Interval(Real, 0, 1, closed="left"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        denoiser="auto",
+        hidden_size="auto",
+        n_blocks="auto",
+        latent_channels=8,
+        patch_size=4,
+        n_timesteps=1000,
+        beta_schedule="cosine",
+        p_uncond=0.2,
+        guidance_scale=4.0,
+        n_steps=8,
+        *,
+        label_type="auto",
+        snr_gamma="auto",
+        guidance_interval=(0.5, 1.0),
+        sampler="dpm++2m",
+        sampling_dtype="auto",
+        training_dtype="auto",
+        max_iter="auto",
+        batch_size=256,
+        learning_rate_init="auto",
+        weight_decay=0.0,
+        ema_decay=0.995,
+        early_stopping=True,
+        validation_fraction=0.1,
+        n_iter_no_change=40,
+        tol=0.0,
+        device="auto",
+        random_state=None,
+        verbose=False,
+    ):
+        self.denoiser = denoiser
+        self.hidden_size = hidden_size
+        self.n_blocks = n_blocks
+        self.latent_channels = latent_channels
+        self.patch_size = patch_size
+        self.n_timesteps = n_timesteps
+        self.beta_schedule = beta_schedule
+        self.p_uncond = p_uncond
+        self.label_type = label_type
+        self.snr_gamma = snr_gamma
+        self.guidance_scale = guidance_scale
+        self.guidance_interval = guidance_interval
+        self.n_steps = n_steps
+        self.sampler = sampler
+        self.sampling_dtype = sampling_dtype
+        self.training_dtype = training_dtype
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.weight_decay = weight_decay
+        self.ema_decay = ema_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, config: dict) -> torch.nn.Module:
+        kwargs = {k: v for k, v in config.items() if k != "architecture"}
+        return DENOISERS[_architecture(config)](**kwargs)
+
+    def _alphas_cumprod(self) -> torch.Tensor:
+        return SCHEDULES[self.beta_schedule](self.n_timesteps).float()
+
+    def _max_iter(self, architecture: str, n_fit: int) -> int:
+        if self.max_iter != "auto":
+            return self.max_iter
+        cap, budget = _AUTO_MAX_EPOCHS[architecture], _AUTO_EXAMPLES[architecture]
+        if budget is None:
+            return cap
+        return min(cap, math.ceil(budget / max(n_fit, 1)))
+
+    def _resolved_denoiser(self, n_features: int) -> str:
+        """The network ``denoiser`` names for a latent of ``n_features`` values."""
+        if self.denoiser != "auto":
+            return self.denoiser
+        # The conv network needs whole positions of latent_channels values.
+        return "mlp" if n_features % self.latent_channels else "conv"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, Z, y):
+        """Fit the denoiser on latents ``Z`` with labels ``y``.
+
+        Parameters
+        ----------
+        Z : array-like of shape (n_samples, n_features)
+            Latent vectors (e.g. from :meth:`GenotypeVAE.transform`).
+        y : array-like of shape (n_samples,)
+            Class labels (binary or multi-class) or a quantitative trait
+            (see ``label_type``).
+
+        Returns
+        -------
+        self
+        """
+        self._guidance_interval()
+        Z = check_array(Z, dtype=np.float32, ensure_min_samples=2, input_name="Z")
+        labels = self._fit_labels(y, Z.shape[0])
+        self.n_features_in_ = Z.shape[1]
+        architecture = self._resolved_denoiser(Z.shape[1])
+        if architecture == "conv" and Z.shape[1] % self.latent_channels:
+            raise ValueError(
+                f"denoiser='conv' reads the {Z.shape[1]} latent features as positions of "
+                f"latent_channels={self.latent_channels} values, which does not divide them; "
+                "set latent_channels to the VAE's"
+            )
+        self.mean_ = Z.mean(0)
+        std = Z.std(0)
+        # A constant latent dimension is modelled as exactly its training value.
+        self.scale_ = np.where(std > 1e-8, std, 1.0).astype(np.float32)
+        X = (Z - self.mean_) / self.scale_
+
+        device = self._device()
+        seed = seed_from(self.random_state)
+        rng = np.random.default_rng(seed)
+        auto_hidden, auto_blocks = self.hidden_size == "auto", self.n_blocks == "auto"
+        self.module_config_ = {
+            "architecture": architecture,
+            "n_features": self.n_features_in_,
+            "n_classes": None if self.label_type_ == "continuous" else len(self.classes_),
+            "hidden": _AUTO_SIZES[architecture][0] if auto_hidden else self.hidden_size,
+            "n_blocks": _AUTO_SIZES[architecture][1] if auto_blocks else self.n_blocks,
+        }
+        if architecture == "conv":
+            self.module_config_["channels"] = self.latent_channels
+            self.module_config_["patch"] = self.patch_size
+        with seeded(seed):
+            module = self._build_module(self.module_config_).to(device)
+        self.module_ = module
+
+        X_t = torch.from_numpy(X).to(device)
+        y_t = torch.from_numpy(labels).to(device)
+        n = len(X)
+        n_val = min(max(int(round(self.validation_fraction * n)), 1), n - 1)
+        n_val = n_val if self.early_stopping else 0
+        order = rng.permutation(n)
+        fit_idx = torch.as_tensor(np.sort(order[n_val:]), device=device)
+        val_idx = torch.as_tensor(np.sort(order[:n_val]), device=device)
+        ac = self._alphas_cumprod().to(device)
+        T, p_uncond = self.n_timesteps, float(self.p_uncond)
+        gamma = _AUTO_SNR_GAMMA[architecture] if self.snr_gamma == "auto" else self.snr_gamma
+        snr_weight = None if gamma is None else min_snr_velocity_weights(ac, float(gamma))
+
+        def loss_fn(net, batch, generator):
+            x0, lab = batch
+            b = len(x0)
+            t = torch.randint(0, T, (b,), generator=generator, device=device)
+            noise = torch.randn(x0.shape, generator=generator, device=device)
+            drop = torch.rand(b, generator=generator, device=device) < p_uncond
+            lab = torch.where(drop, torch.full_like(lab, net.null_label), lab)
+            with precision(device, self.training_dtype):
+                pred = net(add_noise(x0, noise, ac[t]), t, lab)
+            err = (pred.float() - velocity(x0, noise, ac[t])).square().mean(-1)
+            if snr_weight is not None:
+                err = err * snr_weight[t]
+            return err.mean()
+
+        validation = None
+        if n_val:
+            # Fixed noise and timesteps: epochs are compared on the same draws.
+            gen = self._generator(rng.integers(2**31), "cpu")
+            x0 = X_t[val_idx].repeat(_N_VALIDATION_REPEATS, 1)
+            lab = y_t[val_idx].repeat(_N_VALIDATION_REPEATS)
+            t = torch.randint(0, T, (len(x0),), generator=gen).to(device)
+            noise = torch.randn(x0.shape, generator=gen).to(device)
+            validation = (add_noise(x0, noise, ac[t]), t, lab, velocity(x0, noise, ac[t]))
+
+        def score_fn(net, tensors):
+            # In row batches: one pass over all the repeats (3,200 rows at
+            # 8,000 training latents) is 1.6x slower on a CPU for the conv net.
+            x_t, t, lab, target = tensors
+            total = 0.0
+            for rows in inference_batches(len(x_t), device, _VALIDATION_BATCH):
+                err = net(x_t[rows], t[rows], lab[rows]) - target[rows]
+                total += float(err.square().sum())
+            return -total / target.numel()
+
+        history = train(
+            module,
+            loss_fn,
+            (X_t[fit_idx], y_t[fit_idx]),
+            max_iter=self._max_iter(architecture, len(fit_idx)),
+            batch_size=self.batch_size,
+            learning_rate_init=(
+                _AUTO_LEARNING_RATE[architecture]
+                if self.learning_rate_init == "auto"
+                else self.learning_rate_init
+            ),
+            generator=self._generator(rng.integers(2**31), device),
+            validation_tensors=validation,
+            score_fn=score_fn,
+            weight_decay=self.weight_decay,
+            ema_decay=self.ema_decay,
+            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
+            tol=self.tol,
+            verbose=bool(self.verbose),
+            desc="ConditionalLatentDiffusion",
+        )
+        self.loss_curve_ = list(history.loss_curve)
+        self.validation_scores_ = list(history.validation_scores)
+        self.n_iter_ = history.n_iter
+        self.best_iteration_ = history.best_iteration
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "module_")
+
+    def _fit_labels(self, y, n_samples: int) -> np.ndarray:
+        """Check ``y``, set the label attributes, and return what the network sees.
+
+        Class indices (int64) for categorical labels, standardised values
+        (float32) for a continuous one.
+        """
+        # type_of_target first: it names unknown label types as sklearn's checks expect.
+        kind = type_of_target(y, input_name="y", raise_unknown=True)
+        label_type = self.label_type
+        if label_type == "auto":
+            label_type = "continuous" if kind == "continuous" else "categorical"
+        if label_type == "categorical" and kind not in ("binary", "multiclass"):
+            raise ValueError(
+                f"Unknown label type: y must be class labels, got {kind!r} targets "
+                "(set label_type='continuous' for a quantitative trait)"
+            )
+        if kind not in ("binary", "multiclass", "continuous"):
+            raise ValueError(f"y must be one label per sample, got {kind!r} targets")
+        y = check_labels(y, n_samples, rows="latents")
+        self.label_type_ = label_type
+        if label_type == "continuous":
+            self.label_mean_, self.label_scale_, self.label_quantiles_ = trait_summary(y)
+            return ((y - self.label_mean_) / self.label_scale_).astype(np.float32)
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"y has a single class ({encoder.classes_[0]!r}); conditioning needs at least two"
+            )
+        if self.label_type == "auto" and len(encoder.classes_) > _MANY_CLASSES:
+            warnings.warn(
+                f"y has {len(encoder.classes_)} classes, each conditioned on by its own "
+                "embedding; if it is a quantitative trait recorded in whole units, set "
+                "label_type='continuous'",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.classes_ = encoder.classes_
+        labels = encoder.transform(y)
+        self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
+        return labels.astype(np.int64)
+
+    def _guidance_interval(self, value=None) -> tuple[float, float]:
+        """``guidance_interval`` (or ``value``) checked: fractions ``0 <= start <= stop <= 1``."""
+        value = self.guidance_interval if value is None else value
+        try:
+            interval = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            interval = np.full(1, np.nan)  # reported below, with the value given
+        if interval.shape != (2,) or not 0 <= interval[0] <= interval[1] <= 1:
+            raise ValueError(
+                f"guidance_interval must be two fractions 0 <= start <= stop <= 1, got {value!r}"
+            )
+        return float(interval[0]), float(interval[1])
+
+    def _requested_labels(self, n_samples, y, rng) -> tuple[np.ndarray, np.ndarray]:
+        """The labels of the rows to sample (see :meth:`sample`).
+
+        Returns what the network sees (class indices, or standardised values
+        of a continuous label) and the labels to report.
+        """
+        if has_continuous_label(self):
+            n, values = requested(n_samples, y)
+            if values is None:
+                values = draw_trait(self.label_quantiles_, n, rng)
+            values = check_trait(values, self.label_quantiles_)
+            return ((values - self.label_mean_) / self.label_scale_).astype(np.float32), values
+        codes = class_codes(n_samples, y, self.classes_, self.class_prior_, rng)
+        return codes, self.classes_[codes]
+
+    def sample(
+        self,
+        n_samples=1,
+        *,
+        y=None,
+        guidance_scale=None,
+        guidance_interval=None,
+        n_steps=None,
+        random_state=None,
+    ):
+        """Draw latents for requested labels.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of latents (ignored when ``y`` is an array).
+        y : None, scalar or array-like, default=None
+            None draws labels from the training label mix (for a continuous
+            label, from its training distribution); a scalar gives all
+            samples that label; an array gives one sample per entry. A
+            continuous label must lie within the range seen in ``fit``.
+        guidance_scale : float, optional
+            Classifier-free guidance strength; defaults to the parameter.
+        guidance_interval : (float, float), optional
+            The steps ``guidance_scale`` applies to; defaults to the
+            parameter. ``guidance_scale=0`` with ``(0.0, 1.0)`` samples the
+            unconditional model, one network evaluation per step.
+        n_steps : int, optional
+            Sampling steps; defaults to the parameter.
+        random_state : int, RandomState instance or None
+            The same value gives identical output.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_features_in_), float32
+        y : ndarray of shape (n_samples,)
+            The label of each latent.
+        """
+        check_is_fitted(self)
+        scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
+        steps = self.n_steps if n_steps is None else int(n_steps)
+        if scale < 0:
+            raise ValueError(f"guidance_scale must be >= 0, got {scale}")
+        start, stop = self._guidance_interval(guidance_interval)
+        rng = check_random_state(random_state)
+        labels, y_out = self._requested_labels(n_samples, y, rng)
+        continuous = has_continuous_label(self)
+        gen = self._generator(rng, "cpu")
+        module = self._module_on(self._device()).eval()
+        device = module.out.weight.device
+        sampling_dtype = resolve_dtype(device, self.sampling_dtype)
+        if sampling_dtype == "bfloat16":
+            # A bfloat16 copy of the network rather than autocast, which
+            # re-casts every layer's weights and float32 activations on each
+            # call: the conv sampler ran 1.1-1.3x faster (benchmarks/README.md).
+            module = copy.deepcopy(module).to(torch.bfloat16)
+        dtype = module.out.weight.dtype
+        # Noise is drawn on the CPU so a seed gives the same cohort on any device.
+        noise = torch.randn((len(labels), self.n_features_in_), generator=gen)
+        every_label = None if continuous else torch.arange(module.null_label + 1, device=device)
+        alphas_cumprod = self._alphas_cumprod()
+        timesteps = sampling_timesteps(self.n_timesteps, steps)
+        out = []
+        cpu_rows = _CPU_BATCH[_architecture(self.module_config_), sampling_dtype]
+        for rows in inference_batches(len(labels), device, cpu_rows):
+            # The conditioning layers run once per distinct label of a step:
+            # `keys` lists those labels (the null label last), `lab` and `null`
+            # index them per row. A continuous label has one key per row.
+            if continuous:
+                keys = torch.from_numpy(np.append(labels[rows], np.nan).astype(np.float32))
+                keys = keys.to(device)
+                lab = torch.arange(len(keys) - 1, device=device)
+                null = torch.full_like(lab, len(keys) - 1)
+            else:
+                keys = every_label
+                lab = torch.as_tensor(labels[rows], device=device)
+                null = torch.full_like(lab, module.null_label)
+
+            def v_fn(x_t, t, lab=lab, null=null, keys=keys):
+                s = scale if start <= t / self.n_timesteps <= stop else 1.0
+                table = module.condition(torch.full((len(keys),), t, device=device), keys)
+                x_t = x_t.to(dtype)
+                if s in (0.0, 1.0):  # one prediction: unconditional or conditional
+                    index = null if s == 0 else lab
+                    v = module(x_t, None, None, cond=table, index=index)
+                else:
+                    v = module.guided(x_t, table, lab, null, s)
+                # The sampler's update itself stays in float32.
+                return v.float()
+
+            x_T = noise[rows].to(device)
+            out.append(SAMPLERS[self.sampler](v_fn, x_T, alphas_cumprod, timesteps).cpu())
+        x = torch.cat(out) if out else noise
+        Z = x.numpy() * self.scale_ + self.mean_
+        return Z.astype(np.float32), y_out
