@@ -822,7 +822,7 @@ def scan(
         testable[sl] = bs.testable
         block_hwe = None
         if hwe_rows is not None:
-            from genosynth.metrics.fidelity import hardy_weinberg_exact
+            from genosynth.stats._genetics import hardy_weinberg_exact
 
             block_hwe = hardy_weinberg_exact(G[hwe_rows])
             hwe_p[sl] = block_hwe

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from genosynth.data._genotypes import as_genotypes, check_labels
+from genosynth.data._genotypes import check_labels
+from genosynth.stats._genetics import named_genotypes
 
 
 def genotypes(X, name: str) -> np.ndarray:
@@ -22,10 +23,7 @@ def genotypes(X, name: str) -> np.ndarray:
 
 def genotypes_and_variants(X, name: str) -> tuple[np.ndarray, pd.DataFrame | None]:
     """``X`` as int8 dosages plus its variant table (None for arrays)."""
-    try:
-        return as_genotypes(X)
-    except (ValueError, TypeError) as exc:
-        raise type(exc)(f"{name}: {exc}") from exc
+    return named_genotypes(X, name)
 
 
 def same_panel(**named: np.ndarray) -> int:

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import stats
-from scipy.special import gammaln
 
 from genosynth.metrics import _inputs
 from genosynth.metrics._stats import pearson, quiet_mean
+
+# The genetic basics live in the statistics room; they are part of this module's API.
+from genosynth.stats._genetics import (  # noqa: F401
+    allele_frequencies,
+    genotype_counts,
+    hardy_weinberg_exact,
+)
 
 
 def _pair(real, synthetic):
@@ -20,25 +26,6 @@ def _pair(real, synthetic):
     S = _inputs.genotypes(synthetic, "synthetic")
     _inputs.same_panel(real=R, synthetic=S)
     return R, S
-
-
-def genotype_counts(G: np.ndarray) -> np.ndarray:
-    """Counts of genotypes 0/1/2 per variant, shape (n_variants, 3); missing not counted."""
-    return np.stack([(G == g).sum(axis=0) for g in range(3)], axis=1)
-
-
-def allele_frequencies(G) -> np.ndarray:
-    """Alternate-allele frequency per variant over its non-missing calls (NaN if none).
-
-    Examples
-    --------
-    >>> allele_frequencies([[0, 2, -1], [1, 2, -1]])
-    array([0.25, 1.  ,  nan])
-    """
-    counts = genotype_counts(_inputs.genotypes(G, "G")).astype(np.float64)
-    n = counts.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (counts[:, 1] + 2 * counts[:, 2]) / (2 * n)
 
 
 def allele_frequency_metrics(real, synthetic) -> dict:
@@ -77,71 +64,6 @@ def allele_frequency_metrics(real, synthetic) -> dict:
         "af_real": af_r,
         "af_synthetic": af_s,
     }
-
-
-def hardy_weinberg_exact(G, *, chunk_size=64) -> np.ndarray:
-    """Two-sided exact Hardy-Weinberg test per variant (Wigginton et al. 2005).
-
-    Given the number of called individuals ``n`` and of minor-allele copies
-    ``m``, the heterozygote count ``h`` has probability
-    ``n! / (n_AA! h! n_aa!) 2^h m! (2n - m)! / (2n)!``; the p-value sums the
-    probabilities of every ``h`` no more likely than the observed one
-    (relative tolerance 1e-7 for equal probabilities), as ``plink2 --hardy``.
-    Variants without a call get NaN; monomorphic variants get 1.
-
-    Parameters
-    ----------
-    G : array-like of shape (n_samples, n_variants) or xarray.Dataset
-    chunk_size : int, default=64
-        Variants evaluated together (memory ``chunk_size * n_samples``).
-
-    Returns
-    -------
-    pvalues : ndarray of shape (n_variants,)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> G = np.r_[np.zeros(50), np.full(50, 2)][:, None]  # no heterozygote at p = 0.5
-    >>> float(hardy_weinberg_exact(G)[0]) < 1e-20
-    True
-    """
-    counts = genotype_counts(_inputs.genotypes(G, "G")).astype(np.int64)
-    n = counts.sum(axis=1)
-    het = counts[:, 1]
-    minor = np.minimum(2 * counts[:, 0] + het, 2 * counts[:, 2] + het)
-    p = np.full(counts.shape[0], np.nan)
-    for start in range(0, counts.shape[0], chunk_size):
-        sl = slice(start, start + chunk_size)
-        p[sl] = _hwe_chunk(n[sl], minor[sl], het[sl])
-    return p
-
-
-def _hwe_chunk(n, minor, het_obs) -> np.ndarray:
-    h = np.arange(int(minor.max(initial=0)) + 1)[None, :]
-    n_, m_ = n[:, None], minor[:, None]
-    feasible = (h <= m_) & ((m_ - h) % 2 == 0)
-    hom_minor = (m_ - h) // 2
-    hom_major = n_ - h - hom_minor
-    feasible &= hom_major >= 0
-    with np.errstate(invalid="ignore"):
-        logp = (
-            gammaln(n_ + 1)
-            - gammaln(np.where(feasible, hom_major, 0) + 1)
-            - gammaln(h + 1)
-            - gammaln(np.where(feasible, hom_minor, 0) + 1)
-            + h * np.log(2)
-            + gammaln(m_ + 1)
-            + gammaln(2 * n_ - m_ + 1)
-            - gammaln(2 * n_ + 1)
-        )
-    logp = np.where(feasible, logp, -np.inf)
-    obs = np.take_along_axis(logp, np.minimum(het_obs, h.shape[1] - 1)[:, None], axis=1)
-    prob = np.exp(logp)
-    keep = logp <= obs + 1e-7
-    pval = np.minimum(1.0, np.where(keep, prob, 0.0).sum(axis=1))
-    pval[n == 0] = np.nan
-    return pval
 
 
 def _inbreeding(counts: np.ndarray) -> np.ndarray:
