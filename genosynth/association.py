@@ -53,6 +53,7 @@ from genosynth.data._genotypes import (
     shape_of,
     variant_table,
 )
+from genosynth.stats._genetics import minor_allele_frequency
 
 __all__ = ["association_scan"]
 
@@ -768,10 +769,7 @@ class ScanResult:
 
     @property
     def maf(self) -> np.ndarray:
-        n = self.n_obs
-        with np.errstate(invalid="ignore", divide="ignore"):
-            af = (self.counts[:, 1] + 2 * self.counts[:, 2]) / (2.0 * n)
-        return np.minimum(af, 1.0 - af)
+        return minor_allele_frequency(self.counts)
 
     @property
     def missing_rate(self) -> np.ndarray:
@@ -1022,7 +1020,4 @@ def _scan_result(X, y, covariates, test, refine, maf_min, block_size) -> ScanRes
 
 def _maf_ok(counts: np.ndarray, maf_min: float) -> np.ndarray:
     n = counts[:, :3].sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        af = (counts[:, 1] + 2 * counts[:, 2]) / (2.0 * n)
-    maf = np.minimum(af, 1.0 - af)
-    return (n > 0) & (maf >= maf_min)
+    return (n > 0) & (minor_allele_frequency(counts) >= maf_min)

@@ -36,6 +36,7 @@ from genosynth.data._genotypes import (
     variant_table,
 )
 from genosynth.stats._clumping import GreedyClumper
+from genosynth.stats._genetics import minor_allele_frequency
 
 __all__ = ["GWASSelector"]
 
@@ -325,10 +326,7 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         return panel
 
     def _qc(self, counts, testable, hwe, n) -> np.ndarray:
-        n_obs = counts[:, :3].sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            af = (counts[:, 1] + 2 * counts[:, 2]) / (2.0 * n_obs)
-        maf = np.minimum(af, 1.0 - af)
+        maf = minor_allele_frequency(counts)
         ok = testable & (maf > 0) & (maf >= self.maf_min)
         ok &= ~_above_max_missing(counts[:, 3], self.max_missing, n)
         if self.hwe_p_min is not None and hwe is not None:

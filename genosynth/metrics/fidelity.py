@@ -16,6 +16,7 @@ from genosynth.metrics._stats import pearson, quiet_mean
 # The genetic basics live in the statistics room; they are part of this module's API.
 from genosynth.stats._genetics import (  # noqa: F401
     allele_frequencies,
+    allele_frequency_from_counts,
     genotype_counts,
     hardy_weinberg_exact,
 )
@@ -71,7 +72,7 @@ def _inbreeding(counts: np.ndarray) -> np.ndarray:
     counts = counts.astype(np.float64)
     n = counts.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = (counts[:, 1] + 2 * counts[:, 2]) / (2 * n)
+        p = allele_frequency_from_counts(counts)
         expected = 2 * p * (1 - p)
         return 1 - (counts[:, 1] / n) / np.where(expected > 0, expected, np.nan)
 

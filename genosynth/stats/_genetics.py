@@ -25,6 +25,23 @@ def genotype_counts(G: np.ndarray) -> np.ndarray:
     return np.stack([(G == g).sum(axis=0) for g in range(3)], axis=1)
 
 
+def allele_frequency_from_counts(counts: np.ndarray) -> np.ndarray:
+    """Alternate-allele frequency per variant from its genotype counts (NaN if no call).
+
+    ``counts`` has shape (n_variants, 3 or more): the counts of genotypes 0, 1 and 2
+    first (a fourth column, missing calls, is ignored).
+    """
+    n = counts[:, :3].sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (counts[:, 1] + 2 * counts[:, 2]) / (2.0 * n)
+
+
+def minor_allele_frequency(counts: np.ndarray) -> np.ndarray:
+    """Minor-allele frequency per variant from its genotype counts (NaN if no call)."""
+    af = allele_frequency_from_counts(counts)
+    return np.minimum(af, 1.0 - af)
+
+
 def allele_frequencies(G) -> np.ndarray:
     """Alternate-allele frequency per variant over its non-missing calls (NaN if none).
 
@@ -33,10 +50,7 @@ def allele_frequencies(G) -> np.ndarray:
     >>> allele_frequencies([[0, 2, -1], [1, 2, -1]])
     array([0.25, 1.  ,  nan])
     """
-    counts = genotype_counts(named_genotypes(G, "G")[0]).astype(np.float64)
-    n = counts.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (counts[:, 1] + 2 * counts[:, 2]) / (2 * n)
+    return allele_frequency_from_counts(genotype_counts(named_genotypes(G, "G")[0]))
 
 
 def hardy_weinberg_exact(G, *, chunk_size=64) -> np.ndarray:
