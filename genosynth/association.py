@@ -49,6 +49,7 @@ from genosynth._genotypes import (
     _is_dataset,
     _registered_dosage,
     check_labels,
+    default_variants,
     iter_variant_blocks,
     shape_of,
     variant_table,
@@ -682,19 +683,6 @@ def default_block_size(X, n_samples: int) -> int:
     return int(max(256, min(8192, (64 << 20) // max(n_samples, 1))))
 
 
-def default_variants(n_variants: int) -> pd.DataFrame:
-    """Variant metadata for a bare array: ids ``v{i}``, contig ``"0"``, position ``i``."""
-    return pd.DataFrame(
-        {
-            "id": np.array([f"v{i}" for i in range(n_variants)], dtype=object),
-            "contig": np.full(n_variants, "0", dtype=object),
-            "position": np.arange(n_variants, dtype=np.int64),
-            "ref": np.full(n_variants, "A", dtype=object),
-            "alt": np.full(n_variants, "B", dtype=object),
-        }
-    )
-
-
 def variants_of(X, n_variants: int) -> pd.DataFrame:
     return variant_table(X) if _is_dataset(X) else default_variants(n_variants)
 
@@ -944,7 +932,7 @@ def association_scan(
     -------
     pandas.DataFrame
         One row per variant, in input order, with columns ``id, contig,
-        position, ref, alt`` (for arrays: ``"v{i}"``, ``"0"``, ``i``, ``"A"``,
+        position, ref, alt`` (for arrays: ``"snp{i}"``, ``"1"``, ``i + 1``, ``"A"``,
         ``"B"``), ``maf``, ``n_obs`` (called samples used), ``missing_rate``,
         ``beta`` (per copy of ``alt``; log-odds for binary traits), ``se``,
         ``stat`` (z for score/Wald/Firth, t for OLS), ``p`` (two-sided) and

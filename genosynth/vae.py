@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
-from genosynth._genotypes import as_genotypes, check_labels
+from genosynth._genotypes import as_genotypes, check_labels, require_calls
 from genosynth._torch_estimator import TorchEstimatorMixin
 from genosynth._torch_utils import DTYPES, inference_batches, precision, seed_from, seeded
 from genosynth._training import TrainingHistory, train
@@ -318,6 +318,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         continuing = self.warm_start and hasattr(self, "module_")
         G = self._genotypes(X, reset=not continuing)
+        require_calls(G, "GenotypeVAE.fit")
         n = G.shape[0]
         labels = None
         if self.label_weight > 0:
