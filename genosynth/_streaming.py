@@ -237,7 +237,8 @@ def _write_plink_chunks(chunks, prefix, n: int, variants, sample_prefix, overwri
         with open(tmp_fam, "w") as f:
             for i, value in enumerate(pheno.tolist()):
                 value = int(value) if float(value).is_integer() else value
-                f.write(f"{sample_prefix}{i}\t{sample_prefix}{i}\t0\t0\t0\t{value}\n")
+                # Family id 0 (none), as genosynth.io.write_plink writes it.
+                f.write(f"0\t{sample_prefix}{i}\t0\t0\t0\t{value}\n")
     return Path(prefix)
 
 
@@ -250,11 +251,12 @@ def _write_zarr_chunks(chunks, path, variants, sample_prefix, chunk_size, overwr
         for start, G, y_chunk in chunks:
             ids = np.array([f"{sample_prefix}{i}" for i in range(start, start + len(G))])
             ds = to_dataset(G, y=y_chunk, variants=variants, sample_ids=ids)
-            ds = ds.chunk({"samples": chunk_size})
+            per_sample = [v for v in ds.data_vars if "samples" in ds[v].dims]
+            # Zarr chunks of whole sampling chunks: each append fills its own chunks.
+            ds = ds.assign({v: ds[v].chunk({"samples": chunk_size}) for v in per_sample})
             if start == 0:
                 sgkit.save_dataset(ds, str(tmp))
             else:
-                per_sample = [v for v in ds.data_vars if "samples" in ds[v].dims]
                 sgkit.save_dataset(ds[per_sample], str(tmp), mode="a", append_dim="samples")
     return Path(path)
 
