@@ -48,6 +48,9 @@ _BED_CODE = np.array([0b01, 0b11, 0b10, 0b00], dtype=np.uint8)
 # the sgkit Dataset's calls and mask (4 bytes) on top of the int8 dosages.
 _DATASET_BYTES_PER_CALL = 5
 _COLLAPSE_MESSAGE = ".*synthetic individuals are identical to another"
+# Rows whose hashes are kept for the collapse check: enough to see a repeat
+# rate, and bounded (8 MB) whatever the cohort size.
+_MAX_HASHED_ROWS = 1_000_000
 
 
 def _panel(pipe):
@@ -140,8 +143,9 @@ def iter_sample_chunks(
 ):
     """Yield ``(start, G, y)`` chunks of a synthetic cohort, ``chunk_size`` rows at a time.
 
-    At the end a single warning is given if the rows of the whole cohort
-    repeat one another (see :mod:`genosynth._diversity`), instead of one per chunk.
+    At the end a single warning is given if the rows repeat one another
+    (see :mod:`genosynth._diversity`; counted on the first million rows),
+    instead of one per chunk.
 
     Examples
     --------
@@ -153,7 +157,7 @@ def iter_sample_chunks(
     chunk_size = _check_chunk_size(chunk_size)
     n, _ = requested(n_samples, y)
     bounds = _chunk_bounds(n, chunk_size)
-    hashes = np.empty(n, dtype=np.uint64)
+    hashes = np.empty(min(n, _MAX_HASHED_ROWS), dtype=np.uint64)
     selector, n_variants = _panel(pipe)
     for (start, stop), seed in zip(bounds, _chunk_seeds(random_state, len(bounds))):
         with warnings.catch_warnings():
@@ -165,7 +169,8 @@ def iter_sample_chunks(
                 random_state=seed,
                 **sample_params,
             )
-        hashes[start:stop] = row_hashes(G)
+        if start < len(hashes):
+            hashes[start:stop] = row_hashes(G[: len(hashes) - start])
         yield start, G, y_out
     maf = None
     if selector is not None and hasattr(selector, "maf_"):
@@ -197,8 +202,36 @@ def _bim_text(variants: pd.DataFrame) -> str:
     return "".join(f"{c}\t{i}\t0\t{p}\t{a1}\t{a2}\n" for c, i, p, a1, a2 in rows)
 
 
-def _write_plink_chunks(chunks, prefix, n: int, variants, sample_prefix, overwrite) -> Path:
-    from genosynth.io import _fam_phenotype, check_plink_text
+def _fam_coder(pipe):
+    """Chunk labels -> ``.fam`` phenotypes, coded as write_plink would code the whole cohort.
+
+    write_plink decides the coding (PLINK's 1/2 case-control or values) from
+    the labels it sees; a chunk may hold only controls, so the decision is
+    made on every label the model can produce (its classes, or the range of
+    its trait) along with the chunk's.
+    """
+    from genosynth._labels import has_continuous_label
+    from genosynth.io import _fam_phenotype
+
+    final = pipe._final_estimator
+    if has_continuous_label(final) and hasattr(final, "label_quantiles_"):
+        reference = np.asarray(final.label_quantiles_)[[0, -1]].astype(np.float64)
+    elif hasattr(final, "classes_"):
+        reference = np.asarray(final.classes_)
+    else:
+        reference = None
+
+    def code(y: np.ndarray) -> np.ndarray:
+        if reference is None or y.size == 0:
+            return _fam_phenotype(y)
+        both = np.concatenate([reference.astype(np.result_type(reference, y)), y])
+        return _fam_phenotype(both)[len(reference) :]
+
+    return code
+
+
+def _write_plink_chunks(chunks, prefix, n: int, variants, sample_prefix, overwrite, code) -> Path:
+    from genosynth.io import check_plink_text
 
     bim_path, fam_path, bed_path = plink_paths(prefix)
     n_variants = len(variants)
@@ -209,7 +242,6 @@ def _write_plink_chunks(chunks, prefix, n: int, variants, sample_prefix, overwri
     )
     row_bytes = (n + 3) // 4
     check_free_space(bed_path.parent, len(_BED_MAGIC) + n_variants * row_bytes, "the .bed file")
-    labels = []
     with atomic_outputs([bim_path, fam_path, bed_path], overwrite=overwrite, what="PLINK file") as (
         tmp_bim,
         tmp_fam,
@@ -217,6 +249,7 @@ def _write_plink_chunks(chunks, prefix, n: int, variants, sample_prefix, overwri
     ):
         tmp_bim.write_text(_bim_text(variants))
         fd = os.open(tmp_bed, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fam = open(tmp_fam, "w")
         try:
             os.write(fd, _BED_MAGIC)
             os.ftruncate(fd, len(_BED_MAGIC) + n_variants * row_bytes)
@@ -229,27 +262,36 @@ def _write_plink_chunks(chunks, prefix, n: int, variants, sample_prefix, overwri
                 offset = len(_BED_MAGIC) + start // 4
                 for j in range(n_variants):
                     os.pwrite(fd, packed[j].tobytes(), offset + j * row_bytes)
-                labels.append(np.asarray(y_chunk))
+                pheno = code(np.asarray(y_chunk)).tolist()
+                # Family id 0 (none), as genosynth.io.write_plink writes it.
+                fam.write(
+                    "".join(
+                        f"0\t{sample_prefix}{start + i}\t0\t0\t0\t{_fam_value(v)}\n"
+                        for i, v in enumerate(pheno)
+                    )
+                )
         finally:
             os.close(fd)
-        y_all = np.concatenate(labels)
-        pheno = _fam_phenotype(y_all)
-        with open(tmp_fam, "w") as f:
-            for i, value in enumerate(pheno.tolist()):
-                value = int(value) if float(value).is_integer() else value
-                # Family id 0 (none), as genosynth.io.write_plink writes it.
-                f.write(f"0\t{sample_prefix}{i}\t0\t0\t0\t{value}\n")
+            fam.close()
     return Path(prefix)
 
 
-def _write_zarr_chunks(chunks, path, variants, sample_prefix, chunk_size, overwrite) -> Path:
+def _fam_value(value) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _write_zarr_chunks(chunks, path, n, variants, sample_prefix, chunk_size, overwrite) -> Path:
     import sgkit
 
     from genosynth.io import to_dataset
 
+    width = None
     with atomic_output(path, overwrite=overwrite, what="Zarr store", store=True) as tmp:
         for start, G, y_chunk in chunks:
-            ids = np.array([f"{sample_prefix}{i}" for i in range(start, start + len(G))])
+            ids = [f"{sample_prefix}{i}" for i in range(start, start + len(G))]
+            # One string width for every chunk: Zarr appends need one dtype.
+            width = width or len(f"{sample_prefix}{n - 1}")
+            ids = np.array(ids, dtype=f"<U{width}")
             ds = to_dataset(G, y=y_chunk, variants=variants, sample_ids=ids)
             per_sample = [v for v in ds.data_vars if "samples" in ds[v].dims]
             # Zarr chunks of whole sampling chunks: each append fills its own chunks.
@@ -333,5 +375,6 @@ def write_samples(
         pipe, n, y=y, random_state=random_state, chunk_size=chunk_size, **sample_params
     )
     if format == "plink":
-        return _write_plink_chunks(chunks, path, n, variants, sample_prefix, overwrite)
-    return _write_zarr_chunks(chunks, path, variants, sample_prefix, chunk_size, overwrite)
+        code = _fam_coder(pipe)
+        return _write_plink_chunks(chunks, path, n, variants, sample_prefix, overwrite, code)
+    return _write_zarr_chunks(chunks, path, n, variants, sample_prefix, chunk_size, overwrite)

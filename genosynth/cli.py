@@ -26,6 +26,18 @@ def _read_sample_table(path, what: str) -> pd.DataFrame:
         raise CLIError(f"{what} file not found: {path}")
     if not path.is_file():
         raise CLIError(f"{what} file {path} is not a file")
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    try:
+        if b"\x00" in head:
+            raise UnicodeDecodeError("utf-8", head, 0, 1, "NUL byte")
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.end < len(head) - 3:  # not just a multi-byte character cut at the 64 KB mark
+            raise CLIError(
+                f"{what} file {path} is not a text table (it holds bytes that are not UTF-8 "
+                "text; is it a binary file?)"
+            ) from None
     try:
         table = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str, "#FID": str})
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:

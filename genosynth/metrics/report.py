@@ -456,7 +456,7 @@ def _synthetic_duplicates(syn, syn_q, hold_q, rng) -> dict:
     ``identical_match_rate_synthetic``: fraction of synthetic rows identical
     to another synthetic row (the holdout's own rate beside it);
     ``near_duplicate_rate_synthetic``: fraction whose nearest other synthetic
-    row is closer than the 5th percentile of the holdout's nearest-other-holdout
+    row is at most the 5th percentile of the holdout's nearest-other-holdout
     distances (both cohorts cut to the same size: the nearest neighbour of a
     larger cohort is closer); ``distinct_fraction_synthetic``: distinct rows
     among all synthetic rows.
@@ -473,8 +473,8 @@ def _synthetic_duplicates(syn, syn_q, hold_q, rng) -> dict:
     return {
         "identical_match_rate_synthetic": float(np.mean(d_syn == 0)),
         "identical_match_rate_holdout_holdout": float(np.mean(d_hold == 0)),
-        "near_duplicate_rate_synthetic": float(np.mean(d_syn < p5)),
-        "near_duplicate_rate_holdout": float(np.mean(d_hold < p5)),
+        "near_duplicate_rate_synthetic": float(np.mean(d_syn <= p5)),
+        "near_duplicate_rate_holdout": float(np.mean(d_hold <= p5)),
         "distinct_fraction_synthetic": count.n_distinct / count.n_rows,
         "nearest_synthetic_distance": d_syn,
     }
