@@ -99,7 +99,9 @@ def check_output(
         if path.is_dir() and not store:
             raise IsADirectoryError(f"{what} {path} is a directory")
         if path.exists() and not overwrite:
-            raise FileExistsError(f"{what} {path} already exists (pass overwrite=True to replace it)")
+            raise FileExistsError(
+                f"{what} {path} already exists (pass overwrite=True to replace it)"
+            )
         if not os.access(parent, os.W_OK | os.X_OK):
             raise PermissionError(f"{what} directory {parent} is not writable")
 

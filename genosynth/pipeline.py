@@ -210,7 +210,9 @@ class GenerativePipeline(Pipeline):
                 **sample_params,
             )
             return read_plink(path) if format == "plink" else load_zarr(path)
-        check_fits_in_memory(self, n_samples if y is None or np.ndim(y) == 0 else len(y), dataset=True)
+        check_fits_in_memory(
+            self, n_samples if y is None or np.ndim(y) == 0 else len(y), dataset=True
+        )
         G, y_out = self.sample(n_samples, y=y, random_state=random_state, **sample_params)
         selector = _selector(self)
         variants = getattr(selector, "selected_variants_", None)

@@ -181,9 +181,7 @@ def test_evaluate_flips_swapped_alleles_and_says_so(cohort):
     y = lambda ds: ds["sample_phenotype"].values  # noqa: E731
     kwargs = {"n_bootstrap": 5}
     same = evaluate(train, y(train), hold, y(hold), syn, y(syn), **kwargs).to_dict()
-    report = evaluate(
-        train, y(train), hold, y(hold), _swap_dataset_alleles(syn), y(syn), **kwargs
-    )
+    report = evaluate(train, y(train), hold, y(hold), _swap_dataset_alleles(syn), y(syn), **kwargs)
     flipped = report.to_dict()
     assert same["af_pearson_r"] > 0.9
     assert flipped["af_pearson_r"] == pytest.approx(same["af_pearson_r"])
@@ -430,11 +428,10 @@ def test_cli_bim_positions_beyond_int32_or_negative(cohort, tmp_path):
 
 def _forge_header(path, out, edit):
     """Rewrite a model file's header with ``edit`` and a recomputed checksum."""
+    from safetensors import safe_open
     from safetensors.numpy import load_file, save_file
 
     from genosynth.persistence import _digest
-
-    from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as f:
         header = json.loads(f.metadata()["genosynth"])
@@ -469,7 +466,9 @@ def test_cli_deeply_nested_model_header(model_file, tmp_path):
 def test_cli_sample_too_large_for_the_disk(tmp_path):
     """``--n 1000000000`` streams (no MemoryError); on 512 SNPs that is a 128 GB .bed."""
     ds = simulate_case_control(200, n_variants=600, n_causal=5, random_state=0, n_chromosomes=1)
-    pipe = GenerativePipeline([("gwas", GWASSelector(n_snps=512)), ("af", AlleleFrequencySampler())])
+    pipe = GenerativePipeline(
+        [("gwas", GWASSelector(n_snps=512)), ("af", AlleleFrequencySampler())]
+    )
     model = save(pipe.fit(ds, ds["sample_phenotype"].values), tmp_path / "wide.genosynth")
     n, need = 1_000_000_000, 3 + 512 * 250_000_000
     if shutil.disk_usage(tmp_path).free >= need:
@@ -515,7 +514,9 @@ def test_chunked_writes_round_trip_and_are_reproducible(af_pipe, tmp_path, n):
 
 
 def test_in_memory_request_that_cannot_fit_is_refused(af_pipe):
-    with pytest.raises(MemoryError, match=r"needs about .* (GB|TB|PB).* write the cohort in chunks"):
+    with pytest.raises(
+        MemoryError, match=r"needs about .* (GB|TB|PB).* write the cohort in chunks"
+    ):
         af_pipe.sample(10**13, random_state=0)
     with pytest.raises(MemoryError, match="sample_dataset"):
         af_pipe.sample_dataset(10**12, random_state=0)

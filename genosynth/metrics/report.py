@@ -228,9 +228,7 @@ class EvaluationReport:
         :meth:`summary`.
     """
 
-    def __init__(
-        self, frame: pd.DataFrame, details: dict, timings: dict, shape: dict, notes=()
-    ):
+    def __init__(self, frame: pd.DataFrame, details: dict, timings: dict, shape: dict, notes=()):
         self._frame = frame
         self.details = details
         self.timings = timings
