@@ -95,7 +95,7 @@ def check_output(
     for path in map(Path, paths):
         parent = path.parent
         if not parent.is_dir():
-            raise FileNotFoundError(f"{what} directory {parent} does not exist")
+            raise FileNotFoundError(f"output directory {parent} (for the {what}) does not exist")
         if path.is_dir() and not store:
             raise IsADirectoryError(f"{what} {path} is a directory")
         if path.exists() and not overwrite:
@@ -103,7 +103,7 @@ def check_output(
                 f"{what} {path} already exists (pass overwrite=True to replace it)"
             )
         if not os.access(parent, os.W_OK | os.X_OK):
-            raise PermissionError(f"{what} directory {parent} is not writable")
+            raise PermissionError(f"output directory {parent} (for the {what}) is not writable")
 
 
 def _temporary_twin(path: Path) -> Path:

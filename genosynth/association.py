@@ -957,9 +957,9 @@ def association_scan(
     >>> y = (rng.random(500) < 0.2 + 0.15 * G[:, 0]).astype(int)
     >>> res = association_scan(G, y)
     >>> res[["id", "beta", "p", "test"]].round(4).head(2)
-       id    beta       p  test
-    0  v0  0.6598  0.0000  wald
-    1  v1 -0.0299  0.8393  wald
+         id    beta       p  test
+    0  snp0  0.6598  0.0000  wald
+    1  snp1 -0.0299  0.8393  wald
     """
     return results_frame(_scan_result(X, y, covariates, test, refine, maf_min, block_size))
 

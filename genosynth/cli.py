@@ -304,10 +304,6 @@ def cmd_sample(args) -> int:
 
     if args.n < 1:
         raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
-    if args.format == "plink":
-        _check_output(plink_paths(args.out), args.force, "PLINK file")
-    else:
-        _check_output(args.out, args.force, "Zarr store", store=True)
     try:
         pipe = load(args.model)
     except (FileNotFoundError, ValueError) as exc:
@@ -329,6 +325,11 @@ def cmd_sample(args) -> int:
         n_cases = int(round(args.cases * args.n))
         y = np.r_[np.ones(n_cases, dtype=np.int64), np.zeros(args.n - n_cases, dtype=np.int64)]
     pipe.set_params(**_sampling_params(args))
+    # Before any sampling (the arguments were checked first: they are the user's first error).
+    if args.format == "plink":
+        _check_output(plink_paths(args.out), args.force, "PLINK file")
+    else:
+        _check_output(args.out, args.force, "Zarr store", store=True)
     if args.format == "zarr":
         _check_zarr_space(pipe, args)
     try:
