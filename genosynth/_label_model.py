@@ -47,6 +47,29 @@ def _standardise(G, mean, scale):
     return (X - mean) / scale
 
 
+def _fit_scores(X, codes, n_classes: int, C: float) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients (k, L) and intercepts (k,) of the L1 logistic model(s) on standardised ``X``.
+
+    Two classes: one model of class 1. More: one model per class against the
+    rest (liblinear fits binary models only); a class absent from ``codes``
+    gets a very negative intercept, so it is never drawn.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    targets = [codes == 1] if n_classes == 2 else [codes == c for c in range(n_classes)]
+    coef = np.zeros((len(targets), X.shape[1]))
+    intercept = np.full(len(targets), -50.0)
+    for k, target in enumerate(targets):
+        if target.all() or not target.any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter of small folds
+            model = LogisticRegression(C=C, penalty="l1", solver="liblinear", max_iter=2000)
+            model.fit(X, target.astype(int))
+        coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
+    return coef, intercept
+
+
 def fit_label_model(G, codes, n_classes, *, random_state=None) -> dict:
     """Fit the label model on dosages ``G`` (n, L) with class codes ``0..n_classes-1``.
 
@@ -54,21 +77,16 @@ def fit_label_model(G, codes, n_classes, *, random_state=None) -> dict:
     ``k = 1`` for two classes, ``mean`` and ``scale`` of the dosages (L,), the
     chosen ``C`` and the cross-validated log-loss of each candidate.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss
     from sklearn.model_selection import StratifiedKFold
 
     G = np.asarray(G, dtype=np.float64)
+    codes = np.asarray(codes)
     called = G >= 0
     mean = np.where(called, G, 0).sum(0) / np.maximum(called.sum(0), 1)
     spread = np.sqrt((np.where(called, G - mean, 0) ** 2).sum(0) / np.maximum(called.sum(0), 1))
     scale = np.where(spread > 1e-8, spread, 1.0)  # a monomorphic variant carries no signal
     X = _standardise(G, mean, scale)
-    min_count = np.bincount(codes, minlength=n_classes).min()
-    folds = min(_CV_FOLDS, int(min_count))
-
-    def model(C):
-        return LogisticRegression(C=C, penalty="l1", solver="liblinear", max_iter=2000)
+    folds = min(_CV_FOLDS, int(np.bincount(codes, minlength=n_classes).min()))
 
     losses = {}
     if folds >= 2:
@@ -76,27 +94,15 @@ def fit_label_model(G, codes, n_classes, *, random_state=None) -> dict:
         for C in CANDIDATE_C:
             total = 0.0
             for fit_rows, test_rows in split.split(X, codes):
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # convergence chatter of tiny folds
-                    m = model(C).fit(X[fit_rows], codes[fit_rows])
-                proba = np.zeros((len(test_rows), n_classes))
-                proba[:, m.classes_] = m.predict_proba(X[test_rows])
-                total += log_loss(codes[test_rows], proba, labels=range(n_classes)) * len(test_rows)
+                coef, intercept = _fit_scores(X[fit_rows], codes[fit_rows], n_classes, C)
+                proba = _probabilities(X[test_rows] @ coef.T + intercept)
+                picked = proba[np.arange(len(test_rows)), codes[test_rows]]
+                total -= np.log(np.clip(picked, 1e-15, 1.0)).sum()
             losses[C] = total / len(X)
         best = min(losses, key=losses.get)
     else:  # a class too rare to cross-validate: the middle of the grid
         best = CANDIDATE_C[len(CANDIDATE_C) // 2]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        final = model(best).fit(X, codes)
-    coef = np.zeros((1 if n_classes == 2 else n_classes, G.shape[1]))
-    intercept = np.zeros(len(coef))
-    rows = [0] if n_classes == 2 else list(final.classes_)
-    coef[rows] = final.coef_
-    intercept[rows] = final.intercept_
-    if n_classes > 2:  # a class unseen in fit never wins: a very negative score
-        absent = np.setdiff1d(np.arange(n_classes), final.classes_)
-        intercept[absent] = -50.0
+    coef, intercept = _fit_scores(X, codes, n_classes, best)
     return {
         "coef": coef,
         "intercept": intercept,
@@ -107,16 +113,19 @@ def fit_label_model(G, codes, n_classes, *, random_state=None) -> dict:
     }
 
 
-def label_probabilities(G, coef, intercept, mean, scale) -> np.ndarray:
-    """``p(class | G)`` for each row of dosages ``G``: an array (n, n_classes)."""
-    X = _standardise(G, mean, scale)
-    score = X @ coef.T + intercept
-    if coef.shape[0] == 1:
+def _probabilities(score: np.ndarray) -> np.ndarray:
+    """Class probabilities (n, n_classes) from the models' linear scores (n, k)."""
+    if score.shape[1] == 1:
         p1 = 1.0 / (1.0 + np.exp(-score[:, 0]))
         return np.column_stack([1.0 - p1, p1])
     # one-vs-rest, normalised as scikit-learn's liblinear does
     p = 1.0 / (1.0 + np.exp(-score))
     return p / p.sum(axis=1, keepdims=True)
+
+
+def label_probabilities(G, coef, intercept, mean, scale) -> np.ndarray:
+    """``p(class | G)`` for each row of dosages ``G``: an array (n, n_classes)."""
+    return _probabilities(_standardise(G, mean, scale) @ coef.T + intercept)
 
 
 def draw_labels(proba, rng) -> np.ndarray:

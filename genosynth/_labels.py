@@ -75,6 +75,28 @@ def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
     return values.size, values  # one row per entry, whatever n_samples says
 
 
+def class_codes(n_samples, y, classes: np.ndarray, prior: np.ndarray, rng) -> np.ndarray:
+    """Class codes (indices into ``classes``) of the rows a ``sample`` call asks for.
+
+    ``y=None`` draws them from ``prior`` (the training label mix) with
+    ``rng`` (a ``RandomState``); requested labels must be among ``classes``.
+
+    Examples
+    --------
+    >>> class_codes(3, "case", np.array(["case", "control"]), np.array([0.5, 0.5]), None)
+    array([0, 0, 0])
+    """
+    n, values = requested(n_samples, y)
+    if values is None:
+        return rng.choice(len(classes), size=n, p=prior)
+    unknown = np.setdiff1d(values, classes)
+    if len(unknown):
+        raise ValueError(
+            f"labels {unknown.tolist()} were not seen in fit (classes: {classes.tolist()})"
+        )
+    return np.searchsorted(classes, values)
+
+
 def trait_summary(values: np.ndarray) -> tuple[float, float, np.ndarray]:
     """Mean, standard deviation and up to ``N_QUANTILES`` quantiles of a training trait.
 

@@ -20,6 +20,7 @@ from genosynth._denoiser import DENOISERS
 from genosynth._genotypes import check_labels
 from genosynth._labels import (
     check_trait,
+    class_codes,
     draw_trait,
     has_continuous_label,
     positive_int,
@@ -589,16 +590,16 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.class_prior_ = np.bincount(labels, minlength=len(self.classes_)) / len(labels)
         return labels.astype(np.int64)
 
-    def _guidance_interval(self) -> tuple[float, float]:
-        """``guidance_interval`` checked: two fractions ``0 <= start <= stop <= 1``."""
+    def _guidance_interval(self, value=None) -> tuple[float, float]:
+        """``guidance_interval`` (or ``value``) checked: fractions ``0 <= start <= stop <= 1``."""
+        value = self.guidance_interval if value is None else value
         try:
-            interval = np.asarray(self.guidance_interval, dtype=float)
+            interval = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
             interval = np.full(1, np.nan)  # reported below, with the value given
         if interval.shape != (2,) or not 0 <= interval[0] <= interval[1] <= 1:
             raise ValueError(
-                "guidance_interval must be two fractions 0 <= start <= stop <= 1, "
-                f"got {self.guidance_interval!r}"
+                f"guidance_interval must be two fractions 0 <= start <= stop <= 1, got {value!r}"
             )
         return float(interval[0]), float(interval[1])
 
@@ -608,25 +609,25 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Returns what the network sees (class indices, or standardised values
         of a continuous label) and the labels to report.
         """
-        n, values = requested(n_samples, y)
         if has_continuous_label(self):
+            n, values = requested(n_samples, y)
             if values is None:
                 values = draw_trait(self.label_quantiles_, n, rng)
             values = check_trait(values, self.label_quantiles_)
             return ((values - self.label_mean_) / self.label_scale_).astype(np.float32), values
-        if values is None:
-            codes = rng.choice(len(self.classes_), size=n, p=self.class_prior_)
-        else:
-            unknown = np.setdiff1d(values, self.classes_)
-            if len(unknown):
-                raise ValueError(
-                    f"labels {unknown.tolist()} were not seen in fit "
-                    f"(classes: {self.classes_.tolist()})"
-                )
-            codes = np.searchsorted(self.classes_, values)
+        codes = class_codes(n_samples, y, self.classes_, self.class_prior_, rng)
         return codes, self.classes_[codes]
 
-    def sample(self, n_samples=1, *, y=None, guidance_scale=None, n_steps=None, random_state=None):
+    def sample(
+        self,
+        n_samples=1,
+        *,
+        y=None,
+        guidance_scale=None,
+        guidance_interval=None,
+        n_steps=None,
+        random_state=None,
+    ):
         """Draw latents for requested labels.
 
         Parameters
@@ -640,6 +641,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             continuous label must lie within the range seen in ``fit``.
         guidance_scale : float, optional
             Classifier-free guidance strength; defaults to the parameter.
+        guidance_interval : (float, float), optional
+            The steps ``guidance_scale`` applies to; defaults to the
+            parameter. ``guidance_scale=0`` with ``(0.0, 1.0)`` samples the
+            unconditional model, one network evaluation per step.
         n_steps : int, optional
             Sampling steps; defaults to the parameter.
         random_state : int, RandomState instance or None
@@ -657,7 +662,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         steps = positive_int(self.n_steps if n_steps is None else n_steps, "n_steps")
         if not (np.isfinite(scale) and scale >= 0):
             raise ValueError(f"guidance_scale must be a finite number >= 0, got {scale}")
-        start, stop = self._guidance_interval()
+        start, stop = self._guidance_interval(guidance_interval)
         rng = check_random_state(random_state)
         labels, y_out = self._requested_labels(n_samples, y, rng)
         continuous = has_continuous_label(self)

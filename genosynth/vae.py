@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
 from genosynth._genotypes import as_genotypes, check_labels, require_calls
+from genosynth._label_model import fit_label_model, label_probabilities
 from genosynth._torch_estimator import TorchEstimatorMixin
 from genosynth._torch_utils import DTYPES, inference_batches, precision, seed_from, seeded
 from genosynth._training import TrainingHistory, train
@@ -26,6 +27,17 @@ _CPU_BATCH = 64
 # this many training examples (see the max_iter docstring).
 _AUTO_MAX_EPOCHS = 40
 _AUTO_EXAMPLES = 270_000
+# The label model's fitted attributes, and the most classes it models (as the
+# diffusion model's categorical conditioning).
+_LABEL_MODEL_ATTRIBUTES = (
+    "label_classes_",
+    "label_coef_",
+    "label_intercept_",
+    "label_dosage_mean_",
+    "label_dosage_scale_",
+    "label_C_",
+)
+_MAX_LABEL_CLASSES = 20
 
 
 def _padded(G: np.ndarray, n_positions: int) -> torch.Tensor:
@@ -83,6 +95,18 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         When positive, ``fit(X, y)`` also trains a linear head predicting
         the class label ``y`` from the latent mean, shaping the latent by
         the trait (class labels only).
+    label_model : {"auto"} or None, default="auto"
+        ``"auto"``: when ``fit`` is given class labels (2 to 20 classes),
+        also fit a sparse logistic model of the label given the panel,
+        ``p(y | G)`` (L1 penalty chosen by cross-validated log-loss), which
+        :class:`~genosynth.GenerativePipeline` uses to carry the trait
+        signal: it samples genotypes from the unconditional latent model and
+        keeps each proposal as a row of label ``c`` with probability
+        ``p(c | G)``, so that kept rows follow ``p(G | c)`` (see
+        :func:`genosynth.pipeline.sample_genotypes`). Continuous labels and
+        ``None`` fit no label model; the pipeline then conditions the
+        diffusion by classifier-free guidance, as SNPgen does. The model is a
+        statistic of the training individuals, saved with the model file.
     decoder_noise : float, default=0.0
         Standard deviation of extra Gaussian noise added to the latent
         before decoding in training, relative to each latent dimension's
@@ -177,6 +201,17 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         One scale factor for the latents (root mean square of ``latent_std_``).
     classes_ : ndarray
         Labels of the phenotype head (only when ``label_weight > 0``).
+    label_classes_ : ndarray
+        Labels of the label model (only when one was fitted, see
+        ``label_model``).
+    label_coef_, label_intercept_ : ndarray
+        The label model's coefficients (one row for two classes, one per
+        class otherwise) on standardised dosages, and its intercepts.
+    label_dosage_mean_, label_dosage_scale_ : ndarray of shape (n_features_in_,)
+        The dosage standardisation of the label model.
+    label_C_ : float
+        The label model's penalty (scikit-learn's ``C``) chosen by
+        cross-validation.
 
     Examples
     --------
@@ -201,6 +236,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "decoder_noise": [Interval(Real, 0, None, closed="left")],
+        "label_model": [StrOptions({"auto"}), None],
         "decoding_dtype": [StrOptions(DTYPES)],
         "training_dtype": [StrOptions(DTYPES)],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -228,6 +264,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         label_weight=0.0,
         decoder_noise=0.0,
         *,
+        label_model="auto",
         max_iter="auto",
         batch_size="auto",
         learning_rate_init=5e-3,
@@ -251,6 +288,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.kl_weight = kl_weight
         self.label_weight = label_weight
         self.decoder_noise = decoder_noise
+        self.label_model = label_model
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -310,7 +348,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_variants) or sgkit Dataset
             Alternate-allele dosages 0/1/2, -1 or NaN missing.
         y : array-like of shape (n_samples,), optional
-            Phenotype labels; used only when ``label_weight > 0``.
+            Phenotype labels, for the label model (``label_model="auto"``,
+            class labels) and the phenotype head (``label_weight > 0``).
 
         Returns
         -------
@@ -426,7 +465,77 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.latent_mean_ = Z.mean(0)
         self.latent_std_ = Z.std(0)
         self.latent_scale_ = float(np.sqrt(np.mean(self.latent_std_**2)))
+        self._fit_label_model(G, y, seed)
         return self
+
+    def _fit_label_model(self, G: np.ndarray, y, seed: int) -> None:
+        """Fit ``p(y | G)`` for class labels (see ``label_model``), or drop a stale one."""
+        for attr in _LABEL_MODEL_ATTRIBUTES:
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if self.label_model is None or y is None:
+            return
+        y = check_labels(y, G.shape[0])
+        kind = type_of_target(y, input_name="y")
+        if kind not in ("binary", "multiclass"):
+            return  # a quantitative trait: the diffusion model's guidance carries it
+        encoder = LabelEncoder().fit(y)
+        if not 2 <= len(encoder.classes_) <= _MAX_LABEL_CLASSES:
+            return
+        fitted = fit_label_model(
+            G, encoder.transform(y), len(encoder.classes_), random_state=seed % 2**32
+        )
+        self.label_classes_ = encoder.classes_
+        self.label_coef_ = fitted["coef"]
+        self.label_intercept_ = fitted["intercept"]
+        self.label_dosage_mean_ = fitted["mean"]
+        self.label_dosage_scale_ = fitted["scale"]
+        self.label_C_ = fitted["C"]
+
+    def has_label_model(self) -> bool:
+        """Whether ``fit`` fitted the label model ``p(y | G)`` (see ``label_model``)."""
+        return hasattr(self, "label_coef_")
+
+    def label_proba(self, X) -> np.ndarray:
+        """Probabilities of each label given the genotypes, from the label model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_) or sgkit Dataset
+            Dosages on the fitted panel (-1 or NaN missing: a missing call
+            adds nothing to the score).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, len(label_classes_))
+            Column ``k`` is ``p(label_classes_[k] | G)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from genosynth import GenotypeVAE
+        >>> rng = np.random.default_rng(0)
+        >>> G = rng.integers(0, 3, size=(200, 32), dtype=np.int8)
+        >>> y = (G[:, 0] + rng.normal(size=200) > 1).astype(int)
+        >>> vae = GenotypeVAE(compression=4, max_iter=2, random_state=0).fit(G, y)
+        >>> p = vae.label_proba(G)
+        >>> p.shape, bool(np.allclose(p.sum(1), 1))
+        ((200, 2), True)
+        """
+        check_is_fitted(self)
+        if not self.has_label_model():
+            raise AttributeError(
+                "this GenotypeVAE has no label model: fit it with class labels and "
+                "label_model='auto'"
+            )
+        G = self._genotypes(X, reset=False)
+        return label_probabilities(
+            G,
+            self.label_coef_,
+            self.label_intercept_,
+            self.label_dosage_mean_,
+            self.label_dosage_scale_,
+        )
 
     def _max_iter(self, n_train: int) -> int:
         if self.max_iter == "auto":
