@@ -61,7 +61,7 @@ def _fit(args, workdir: Path) -> Path:
     return save(pipe, workdir / "tiny.genosynth", overwrite=True)
 
 
-def _worker(mode: str, model: str, n: int, out: str, chunk_size: int) -> None:
+def _worker(mode: str, model: str, n: int, out: str, chunk_size: int, conditioning: str) -> None:
     import torch
 
     from genosynth import GenerativePipeline, load
@@ -75,18 +75,26 @@ def _worker(mode: str, model: str, n: int, out: str, chunk_size: int) -> None:
         warnings.simplefilter("ignore")  # the tiny model's collapse warning
         if mode == "stream":
             pipe.sample_dataset(
-                n, random_state=0, out=out, format="plink", chunk_size=chunk_size, overwrite=True
+                n,
+                random_state=0,
+                out=out,
+                format="plink",
+                chunk_size=chunk_size,
+                overwrite=True,
+                conditioning=conditioning,
             )
         else:
-            write_plink(pipe.sample_dataset(n, random_state=0), out, overwrite=True)
+            ds = pipe.sample_dataset(n, random_state=0, conditioning=conditioning)
+            write_plink(ds, out, overwrite=True)
     elapsed = time.perf_counter() - start
     result = {"seconds": elapsed, "peak_rss_gb": _peak_rss_gb(), "rss_before_gb": baseline}
     print(json.dumps(result))
 
 
-def _run(mode, model, n, out, chunk_size) -> dict:
+def _run(mode, model, n, out, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", mode, "--model", str(model), "--n", str(n)]
-    cmd += ["--out", str(out), "--chunk-size", str(chunk_size)]
+    cmd += ["--out", str(out), "--chunk-size", str(args.chunk_size)]
+    cmd += ["--conditioning", args.conditioning]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -96,7 +104,14 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=1_000_000, help="streamed individuals")
     parser.add_argument("--n-memory", type=int, default=100_000, help="in-memory individuals")
     parser.add_argument("--snps", type=int, default=1024)
-    parser.add_argument("--chunk-size", type=int, default=16_384)
+    parser.add_argument("--chunk-size", type=int, default=2048)
+    parser.add_argument(
+        "--conditioning",
+        choices=("auto", "label_model", "guidance"),
+        default="guidance",
+        help="guidance samples ~3x faster than the label model's rejection (auto); the "
+        "memory per chunk is measured either way",
+    )
     parser.add_argument("--denoiser", choices=("conv", "mlp"), default="mlp")
     parser.add_argument("--workdir", help="where the model and cohorts go (default: a temp dir)")
     parser.add_argument("--worker", choices=("stream", "memory"), help=argparse.SUPPRESS)
@@ -104,21 +119,19 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        _worker(args.worker, args.model, args.n, args.out, args.chunk_size)
+        _worker(args.worker, args.model, args.n, args.out, args.chunk_size, args.conditioning)
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(args.workdir or tmp)
         start = time.perf_counter()
         model = _fit(args, workdir)
-        print(f"tiny model ({args.snps} SNPs, {args.denoiser} denoiser, 2 epochs) fitted in "
+        print(f"tiny model ({args.snps} SNPs, {args.denoiser} denoiser, 2 epochs, conditioning "
+              f"{args.conditioning}) fitted in "
               f"{time.perf_counter() - start:.1f} s")  # fmt: skip
         rows = {
-            "streamed": (args.n, _run("stream", model, args.n, workdir / "s", args.chunk_size)),
-            "in memory": (
-                args.n_memory,
-                _run("memory", model, args.n_memory, workdir / "m", args.chunk_size),
-            ),
+            "streamed": (args.n, _run("stream", model, args.n, workdir / "s", args)),
+            "in memory": (args.n_memory, _run("memory", model, args.n_memory, workdir / "m", args)),
         }
     print(f"{'':<10} {'individuals':>12} {'SNPs':>6} {'peak RSS (GB)':>14} {'time (s)':>9} "
           f"{'individuals/s':>14}")  # fmt: skip

@@ -38,8 +38,11 @@ from genosynth._atomic import (
 from genosynth._diversity import count_duplicates, row_hashes, warn_if_collapsed
 from genosynth._genotypes import default_variants
 
-# Individuals per chunk: a multiple of 4 (whole .bed bytes), ~16 MB of dosages at 1,024 SNPs.
-DEFAULT_CHUNK_SIZE = 16_384
+# Individuals per chunk, a multiple of 4 (whole .bed bytes). Sampling needs far
+# more than the dosages per row (latents, decoder outputs, the label model's
+# proposals: ~75 KB a row at 1,024 SNPs), so chunks stay small: 2,048 rows peak
+# at about 0.6 GB of RSS with torch loaded (benchmarks/README.md).
+DEFAULT_CHUNK_SIZE = 2048
 _BED_MAGIC = bytes([0x6C, 0x1B, 0x01])  # PLINK 1 .bed, variant-major
 # 2-bit .bed code of each dosage + 1 (missing, 0, 1, 2 ALT copies); A1 is ALT:
 # 00 = two A1, 10 = heterozygous, 11 = two A2, 01 = missing.
@@ -332,7 +335,7 @@ def write_samples(
     random_state : int, RandomState instance or None
         Seeds the chunks; see the module notes on reproducibility.
     chunk_size : int, optional
-        Individuals per chunk, a multiple of 4 (default 16,384).
+        Individuals per chunk, a multiple of 4 (default 2,048).
     overwrite : bool, default=False
         Replace existing outputs instead of refusing them.
     sample_prefix : str, default="syn"

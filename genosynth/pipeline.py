@@ -283,7 +283,7 @@ class GenerativePipeline(Pipeline):
         overwrite : bool, default=False
             Replace an existing ``out`` instead of refusing it.
         chunk_size : int, optional
-            Individuals per chunk with ``out`` (a multiple of 4; default 16,384).
+            Individuals per chunk with ``out`` (a multiple of 4; default 2,048).
 
         Returns
         -------
