@@ -662,6 +662,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         steps = positive_int(self.n_steps if n_steps is None else n_steps, "n_steps")
         if not (np.isfinite(scale) and scale >= 0):
             raise ValueError(f"guidance_scale must be a finite number >= 0, got {scale}")
+        self._guidance_interval()  # an invalid parameter is refused even when overridden here
         start, stop = self._guidance_interval(guidance_interval)
         rng = check_random_state(random_state)
         labels, y_out = self._requested_labels(n_samples, y, rng)
