@@ -14,6 +14,7 @@ Usage::
     python benchmarks/bench_end_to_end.py                       # N=2000,6000,10000; K=1024
     python benchmarks/bench_end_to_end.py --sizes 2000 --n-snps 512,1024,2048
     python benchmarks/bench_end_to_end.py --guidance 1,2,3,4,5  # guidance sweep at one size
+    # (the default rows sample with the VAE's label model; the sweep uses SNPgen's guidance)
     python benchmarks/bench_end_to_end.py --sizes 6000 --denoiser mlp --guidance 1,2
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-label-weight 1  # phenotype head
     python benchmarks/bench_end_to_end.py --sizes 6000 --vae-decoder-noise 0.3
@@ -58,10 +59,17 @@ _PRIVACY = [
 ]
 KEY_METRICS = [
     *_FIDELITY,
+    "nearby_r2_ratio",
     "tstr_auc_ratio",
     "tstr_auc_synthetic",
     "tstr_auc_real",
     "prs_auc_ratio",
+    "ct_auc_ratio",
+    "hgb_auc_ratio",
+    "ccd_pearson_r",
+    "ccd_sign_agreement",
+    "assoc_beta_pearson_r",
+    "causal_power_ratio",
     *_PRIVACY,
 ]
 # With --trait quantitative: utility is the regression TSTR and the linear scan.
@@ -74,6 +82,33 @@ TRAIT_METRICS = [
     *_PRIVACY,
 ]
 STAGES = ("gwas", "vae", "diffusion")
+
+
+def _signal(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, frame, trait) -> dict:
+    """The trait-signal rows beyond evaluate's: more learners, causal power, nearby LD."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from genosynth.metrics import tstr
+    from genosynth.metrics.ld import ld_metrics
+    from genosynth.prs import PRSClassifier
+
+    class ClumpedPRS(PRSClassifier):  # C+T: clumped on the panel's positions, p < 0.01
+        def fit(self, X, y):
+            return super().fit(X, y, variants=variants)
+
+    ld = ld_metrics(G_tr, G_syn, variants=variants)
+    out = {"nearby_r2_ratio": float(np.mean(ld["ld_r2_synthetic"]) / np.mean(ld["ld_r2_real"]))}
+    if "assoc_causal_power_real" in frame.index:
+        real = float(frame.loc["assoc_causal_power_real", "value"])
+        syn = float(frame.loc["assoc_causal_power_synthetic", "value"])
+        out["causal_power_ratio"] = syn / real if real else float("nan")
+    if trait == "binary":
+        args = (G_tr, y_tr, G_ho, y_ho, G_syn, y_syn)
+        hgb = HistGradientBoostingClassifier(random_state=0)
+        out["hgb_auc_ratio"] = tstr(*args, estimator=hgb, n_bootstrap=20)["tstr_auc_ratio"]
+        ct = ClumpedPRS(clump=True, p_threshold=0.01)
+        out["ct_auc_ratio"] = tstr(*args, estimator=ct, n_bootstrap=20)["tstr_auc_ratio"]
+    return out
 
 
 def _peak_rss_mb() -> float:
@@ -170,22 +205,36 @@ def run_one(
     variants = pipe["gwas"].selected_variants_
 
     metrics = TRAIT_METRICS if trait == "quantitative" else KEY_METRICS
-    scales = guidance if guidance else [None]
+    causal = np.asarray(ds["variant_causal"].values)[panel]
+
+    def judged(G_syn, y_syn) -> dict:
+        frame = evaluate(
+            G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants, causal=causal
+        ).to_frame()
+        values = {m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index}
+        return values | _signal(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, frame, trait)
+
+    # The default samples with the label model (class labels); SNPgen's guidance beside it.
+    runs = [("label model" if pipe["vae"].has_label_model() else "guidance", {})]
+    if pipe["vae"].has_label_model():
+        runs.append(("guidance", {"conditioning": "guidance"}))
+    if guidance:
+        runs = [
+            (f"guidance {g}", {"conditioning": "guidance", "guidance_scale": g}) for g in guidance
+        ]
     rows = []
-    for scale in scales:
-        params = {} if scale is None else {"guidance_scale": scale}
+    for label, params in runs:
         t0 = time.perf_counter()
         G_syn, y_syn = pipe.sample(y=y_tr, random_state=seed + 1, **params)
         t_sample = time.perf_counter() - t0
-        frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants).to_frame()
         row = {
             "generator": f"genosynth ({pipe['diffusion'].module_config_['architecture']})"
             + "".join(f", VAE {k}={v}" for k, v in (vae_params or {}).items())
             + "".join(f", {k}={v}" for k, v in (diffusion_params or {}).items()),
-            "guidance": scale,
+            "conditioning": label,
             "samples_per_s": len(y_syn) / t_sample,
         }
-        row.update({m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index})
+        row.update(judged(G_syn, y_syn))
         rows.append(row)
     if not guidance:
         # The mosaic copies the panel's phased haplotypes; the others its dosages.
@@ -205,15 +254,14 @@ def run_one(
             t0 = time.perf_counter()
             G_b, y_b = gen.sample(y=y_tr, random_state=seed + 1)
             t_sample = time.perf_counter() - t0
-            frame = evaluate(G_tr, y_tr, G_ho, y_ho, G_b, y_b, variants=variants).to_frame()
             label = name + "".join(f", {k}={v}" for k, v in (mosaic_params or {}).items())
             row = {
                 "generator": label if isinstance(gen, HaplotypeMosaic) else name,
-                "guidance": None,
+                "conditioning": None,
                 "fit_s": t_fit_b,
                 "samples_per_s": len(y_b) / t_sample,
             }
-            row.update({m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index})
+            row.update(judged(G_b, y_b))
             rows.append(row)
     return {
         "N": n_samples,
@@ -228,7 +276,9 @@ def run_one(
 
 
 def _table(results: list[dict]) -> str:
-    cols = ["N", "K", "generator", "guidance"] + results[0]["metrics"] + ["samples_per_s", "fit_s"]
+    cols = (
+        ["N", "K", "generator", "conditioning"] + results[0]["metrics"] + ["samples_per_s", "fit_s"]
+    )
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for res in results:
         for row in res["rows"]:

@@ -49,6 +49,7 @@ from genosynth.data._genotypes import (
     _is_dataset,
     _registered_dosage,
     check_labels,
+    default_variants,
     iter_variant_blocks,
     shape_of,
     variant_table,
@@ -683,19 +684,6 @@ def default_block_size(X, n_samples: int) -> int:
     return int(max(256, min(8192, (64 << 20) // max(n_samples, 1))))
 
 
-def default_variants(n_variants: int) -> pd.DataFrame:
-    """Variant metadata for a bare array: ids ``v{i}``, contig ``"0"``, position ``i``."""
-    return pd.DataFrame(
-        {
-            "id": np.array([f"v{i}" for i in range(n_variants)], dtype=object),
-            "contig": np.full(n_variants, "0", dtype=object),
-            "position": np.arange(n_variants, dtype=np.int64),
-            "ref": np.full(n_variants, "A", dtype=object),
-            "alt": np.full(n_variants, "B", dtype=object),
-        }
-    )
-
-
 def variants_of(X, n_variants: int) -> pd.DataFrame:
     return variant_table(X) if _is_dataset(X) else default_variants(n_variants)
 
@@ -942,7 +930,7 @@ def association_scan(
     -------
     pandas.DataFrame
         One row per variant, in input order, with columns ``id, contig,
-        position, ref, alt`` (for arrays: ``"v{i}"``, ``"0"``, ``i``, ``"A"``,
+        position, ref, alt`` (for arrays: ``"snp{i}"``, ``"1"``, ``i + 1``, ``"A"``,
         ``"B"``), ``maf``, ``n_obs`` (called samples used), ``missing_rate``,
         ``beta`` (per copy of ``alt``; log-odds for binary traits), ``se``,
         ``stat`` (z for score/Wald/Firth, t for OLS), ``p`` (two-sided) and
@@ -967,9 +955,9 @@ def association_scan(
     >>> y = (rng.random(500) < 0.2 + 0.15 * G[:, 0]).astype(int)
     >>> res = association_scan(G, y)
     >>> res[["id", "beta", "p", "test"]].round(4).head(2)
-       id    beta       p  test
-    0  v0  0.6598  0.0000  wald
-    1  v1 -0.0299  0.8393  wald
+         id    beta       p  test
+    0  snp0  0.6598  0.0000  wald
+    1  snp1 -0.0299  0.8393  wald
     """
     return results_frame(_scan_result(X, y, covariates, test, refine, maf_min, block_size))
 

@@ -26,10 +26,26 @@ def _read_sample_table(path, what: str) -> pd.DataFrame:
         raise CLIError(f"{what} file not found: {path}")
     if not path.is_file():
         raise CLIError(f"{what} file {path} is not a file")
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    try:
+        if b"\x00" in head:
+            raise UnicodeDecodeError("utf-8", head, 0, 1, "NUL byte")
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.end < len(head) - 3:  # not just a multi-byte character cut at the 64 KB mark
+            raise CLIError(
+                f"{what} file {path} is not a text table (it holds bytes that are not UTF-8 "
+                "text; is it a binary file?)"
+            ) from None
     try:
         table = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str, "#FID": str})
     except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
         raise CLIError(f"{what} file {path} cannot be read as a table ({exc})") from exc
+    except UnicodeDecodeError:
+        raise CLIError(
+            f"{what} file {path} is not a text table (it holds bytes that are not UTF-8 text)"
+        ) from None
     table = table.rename(columns={"#FID": "FID", "#IID": "IID"})
     if "IID" not in table.columns:
         raise CLIError(
@@ -199,16 +215,29 @@ def cmd_demo(args) -> int:
     print("\nSide by side with the trivial baselines:")
     print(pd.DataFrame(rows).to_string(float_format=lambda v: f"{v:.3f}"))
     if args.plot:
-        report.plot().savefig(args.plot, dpi=120, bbox_inches="tight")
+        _save_figure(report, args.plot, args.force)
         _log(f"figure written to {args.plot}")
     return 0
 
 
-def _check_output_directory(path) -> None:
-    """Fail before the work, not after it, when the output cannot be written."""
-    parent = Path(path).parent
-    if not parent.is_dir():
-        raise CLIError(f"output directory {parent} does not exist")
+def _check_output(paths, force: bool, what: str, store: bool = False) -> None:
+    """Fail before the work, not after it, when an output cannot (or may not) be written."""
+    from genosynth._atomic import check_output
+
+    try:
+        check_output(paths, overwrite=force, what=what, store=store)
+    except FileExistsError as exc:
+        raise CLIError(f"{exc.args[0].split(' (pass')[0]}; pass --force to replace it") from None
+    except OSError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _check_outputs(args, *names: str) -> None:
+    """``--csv``/``--plot``-style optional output files, checked up front."""
+    for name in names:
+        path = getattr(args, name, None)
+        if path:
+            _check_output(path, args.force, f"--{name} file")
 
 
 def _read_plink(prefix, **kwargs):
@@ -223,7 +252,7 @@ def _read_plink(prefix, **kwargs):
 def cmd_fit(args) -> int:
     from genosynth import save
 
-    _check_output_directory(args.out)
+    _check_output(args.out, args.force, "model file")
     ds = _read_plink(args.plink)
     y = _phenotype(ds, args.pheno, args.pheno_name)
     covariates = _covariates(ds, args.covar)
@@ -231,6 +260,8 @@ def cmd_fit(args) -> int:
     if covariates is not None:
         keep &= ~np.isnan(covariates).any(axis=1)
     if not keep.any():
+        if covariates is None:
+            raise CLIError("no sample has a phenotype (all are missing: -9, NA or nan)")
         raise CLIError("no sample has both a phenotype and complete covariates")
     if not keep.all():
         _log(f"excluding {int((~keep).sum())} samples with a missing phenotype or covariate")
@@ -259,7 +290,7 @@ def cmd_fit(args) -> int:
         _fit_timed(pipe, ds, y, **fit_params)
     except ValueError as exc:  # the data cannot be fitted as given, named by the estimator
         raise CLIError(str(exc)) from exc
-    save(pipe, args.out)
+    save(pipe, args.out, overwrite=args.force)
     _log(f"model written to {args.out}")
     return 0
 
@@ -268,8 +299,11 @@ def cmd_sample(args) -> int:
     from sklearn.pipeline import Pipeline
 
     from genosynth import GenerativePipeline, load
-    from genosynth.io import save_zarr, write_plink
+    from genosynth._atomic import plink_paths
+    from genosynth._streaming import write_samples
 
+    if args.n < 1:
+        raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
     try:
         pipe = load(args.model)
     except (FileNotFoundError, ValueError) as exc:
@@ -280,9 +314,6 @@ def cmd_sample(args) -> int:
             "(write one with `genosynth fit`)"
         )
     pipe = GenerativePipeline(pipe.steps)  # a plain sklearn Pipeline samples the same way
-    _check_output_directory(args.out)
-    if args.n < 1:
-        raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
     y = None
     if args.cases is not None:
         from genosynth.data._labels import has_continuous_label
@@ -294,22 +325,44 @@ def cmd_sample(args) -> int:
         n_cases = int(round(args.cases * args.n))
         y = np.r_[np.ones(n_cases, dtype=np.int64), np.zeros(args.n - n_cases, dtype=np.int64)]
     pipe.set_params(**_sampling_params(args))
-    try:
-        ds = pipe.sample_dataset(args.n, y=y, random_state=args.seed)
-    except ValueError as exc:  # a sampling setting out of range, named by the estimator
-        raise CLIError(str(exc)) from exc
+    # Before any sampling (the arguments were checked first: they are the user's first error).
     if args.format == "plink":
-        try:
-            write_plink(ds, args.out)
-        except ValueError as exc:  # labels PLINK cannot hold (e.g. classes 0/1/2)
-            raise CLIError(str(exc)) from exc
+        _check_output(plink_paths(args.out), args.force, "PLINK file")
     else:
-        try:
-            save_zarr(ds, args.out)
-        except FileExistsError as exc:
-            raise CLIError(str(exc)) from exc
-    _log(f"wrote {args.n} synthetic individuals x {ds.sizes['variants']} variants to {args.out}")
+        _check_output(args.out, args.force, "Zarr store", store=True)
+    if args.format == "zarr":
+        _check_zarr_space(pipe, args)
+    try:
+        # Chunk by chunk: memory stays bounded whatever --n is.
+        write_samples(
+            pipe,
+            args.n,
+            args.out,
+            format=args.format,
+            y=y,
+            random_state=args.seed,
+            overwrite=args.force,
+        )
+    except ValueError as exc:  # a sampling setting out of range, or labels PLINK cannot hold
+        raise CLIError(str(exc)) from exc
+    n_variants = int(pipe["gwas"].get_support().sum()) if "gwas" in pipe.named_steps else "?"
+    _log(f"wrote {args.n} synthetic individuals x {n_variants} variants to {args.out}")
     return 0
+
+
+def _check_zarr_space(pipe, args) -> None:
+    """A Zarr store compresses; below about one bit per genotype is not to be expected."""
+    from genosynth._atomic import check_free_space
+    from genosynth._streaming import _panel
+
+    _, n_variants = _panel(pipe)
+    if n_variants:
+        try:
+            check_free_space(
+                Path(args.out).parent, args.n * n_variants // 8, "the Zarr store (about)"
+            )
+        except OSError as exc:
+            raise CLIError(str(exc)) from None
 
 
 def _sampling_params(args) -> dict:
@@ -343,15 +396,14 @@ def _read_any(path):
 
 
 def cmd_evaluate(args) -> int:
-    from genosynth.data._genotypes import as_genotypes
     from genosynth.metrics import evaluate
 
+    _check_outputs(args, "csv", "plot")
     parts = {}
     for name in ("train", "holdout", "synthetic"):
         ds = _read_any(getattr(args, name))
         if "sample_phenotype" not in ds:
             raise CLIError(f"the {name} data carry no phenotype (sample_phenotype)")
-        G, variants = as_genotypes(ds)
         y = np.asarray(ds["sample_phenotype"].values)
         # read_plink marks a missing binary phenotype -1 and a missing trait NaN.
         missing = np.isnan(y) if y.dtype.kind == "f" else y < 0
@@ -359,34 +411,38 @@ def cmd_evaluate(args) -> int:
             raise CLIError(f"no individual of the {name} data has a phenotype")
         if missing.any():
             _log(f"{name}: excluding {int(missing.sum())} individuals with a missing phenotype")
-            G, y = G[~missing], y[~missing]
-        parts[name] = (G, y, variants)
-    syn_ids = parts["synthetic"][2]["id"].to_numpy()
-    aligned = {}
-    for name in ("train", "holdout"):
-        G, y, variants = parts[name]
-        pos = pd.Index(variants["id"].to_numpy()).get_indexer(syn_ids)
-        if (pos < 0).any():
-            missing = syn_ids[pos < 0][:3].tolist()
-            n_missing = int((pos < 0).sum())
-            raise CLIError(f"{n_missing} synthetic variants are not in {name}: {missing}")
-        aligned[name] = (G[:, pos], y)
+            ds, y = ds.isel(samples=np.flatnonzero(~missing)), y[~missing]
+        parts[name] = (ds, y)
     try:
-        report = evaluate(
-            *aligned["train"],
-            *aligned["holdout"],
-            parts["synthetic"][0],
-            parts["synthetic"][1],
-            variants=parts["synthetic"][2],
-        )
-    except ValueError as exc:  # e.g. label kinds that do not match across the three
+        # Datasets: evaluate matches the variants by id and alleles (flipping swapped ones).
+        report = evaluate(*parts["train"], *parts["holdout"], *parts["synthetic"])
+    except ValueError as exc:  # unmatched variants or labels that do not match across the three
         raise CLIError(str(exc)) from exc
+    for note in report.notes:
+        _log(f"note: {note}")
     print(report.summary())
     if args.csv:
-        report.to_frame().to_csv(args.csv)
+        _write_atomic(args.csv, args.force, lambda tmp: report.to_frame().to_csv(tmp))
     if args.plot:
-        report.plot().savefig(args.plot, dpi=120, bbox_inches="tight")
+        _save_figure(report, args.plot, args.force)
     return 0
+
+
+def _write_atomic(path, force: bool, write) -> None:
+    from genosynth._atomic import atomic_output
+
+    with atomic_output(path, overwrite=force) as tmp:
+        write(tmp)
+
+
+def _save_figure(report, path, force: bool) -> None:
+    # savefig picks the format from the suffix: keep it on the temporary name.
+    fmt = Path(path).suffix.lstrip(".") or "png"
+    _write_atomic(
+        path,
+        force,
+        lambda tmp: report.plot().savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -396,11 +452,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
+    force = {"action": "store_true", "help": "replace existing output files"}
     demo = sub.add_parser("demo", help="simulate a cohort, fit, sample and print the report")
     demo.add_argument("--n-snps", type=int, default=1024)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--plot", help="also write the report figure to this file")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
+    demo.add_argument("--force", **force)
     demo.set_defaults(func=cmd_demo)
 
     fit = sub.add_parser("fit", help="fit a pipeline on a PLINK cohort and save it")
@@ -449,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--out", required=True, help="model file to write")
     fit.add_argument("--quiet", action="store_true")
+    fit.add_argument("--force", **force)
     fit.set_defaults(func=cmd_fit)
 
     sample = sub.add_parser("sample", help="sample a synthetic cohort from a saved model")
@@ -473,6 +532,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--sampler", choices=("ddim", "dpm++2m"), help="ODE sampler (default: the model's)"
     )
     sample.add_argument("--out", required=True, help="PLINK prefix or Zarr path")
+    sample.add_argument("--force", **force)
     sample.set_defaults(func=cmd_sample)
 
     ev = sub.add_parser("evaluate", help="judge a synthetic cohort against real train/holdout")
@@ -481,6 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--synthetic", required=True, help="synthetic data (PLINK prefix or Zarr)")
     ev.add_argument("--csv", help="write the metric table to this CSV file")
     ev.add_argument("--plot", help="write the report figure to this file")
+    ev.add_argument("--force", **force)
     ev.set_defaults(func=cmd_evaluate)
     return parser
 
@@ -490,8 +551,11 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CLIError as exc:
-        print(f"genosynth {args.command}: error: {exc}", file=sys.stderr)
+    except (CLIError, OSError, MemoryError) as exc:
+        # OSError / MemoryError: the system refused (disk, permissions, memory),
+        # named in one line rather than a traceback.
+        message = str(exc).replace("\n", " ") or type(exc).__name__
+        print(f"error: {message} (genosynth {args.command})", file=sys.stderr)
         return 2
 
 

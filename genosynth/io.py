@@ -22,12 +22,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genosynth._atomic import atomic_output, atomic_outputs, plink_paths
 from genosynth.data._genotypes import (
     MISSING,
     VARIANT_COLUMNS,
     _dosage_to_calls,
     as_genotypes,
     check_labels,
+    default_variants,
     register_dosage_source,
 )
 
@@ -36,22 +38,9 @@ _PLINK_MISSING_PHENOTYPE = -9
 _BED_CHUNK_BYTES = 64 * 2**20
 
 
-def _default_variants(n_variants: int) -> pd.DataFrame:
-    pos = np.arange(1, n_variants + 1, dtype=np.int64)
-    return pd.DataFrame(
-        {
-            "id": [f"snp{i}" for i in range(n_variants)],
-            "contig": ["1"] * n_variants,
-            "position": pos,
-            "ref": ["A"] * n_variants,
-            "alt": ["B"] * n_variants,
-        }
-    )
-
-
 def _check_variants(variants, n_variants: int) -> pd.DataFrame:
     if variants is None:
-        return _default_variants(n_variants)
+        return default_variants(n_variants)
     if not isinstance(variants, pd.DataFrame):
         raise TypeError(
             f"variants must be a pandas DataFrame with columns {VARIANT_COLUMNS}, "
@@ -78,8 +67,10 @@ def to_dataset(G, y=None, variants=None, *, sample_prefix: str = "syn", sample_i
         Labels, stored as the sample variable ``sample_phenotype``.
     variants : pandas.DataFrame, optional
         Columns ``id, contig, position, ref, alt`` (e.g. a selector's
-        ``selected_variants_``). Defaults to ids ``snp0..``, contig ``"1"``,
-        positions ``1..n`` and alleles ``A``/``B``.
+        ``selected_variants_``). Defaults to
+        :func:`genosynth.data._genotypes.default_variants` (ids ``snp0..``, contig
+        ``"1"``, positions ``1..n``, alleles ``A``/``B``), as for a model
+        fitted on a plain array.
     sample_prefix : str, default="syn"
         Sample ids are ``f"{sample_prefix}{i}"`` unless ``sample_ids`` is given.
     sample_ids : array-like of str, optional
@@ -133,12 +124,13 @@ def to_dataset(G, y=None, variants=None, *, sample_prefix: str = "syn", sample_i
     return ds
 
 
-def write_plink(ds, prefix) -> Path:
+def write_plink(ds, prefix, *, overwrite: bool = False) -> Path:
     """Write a Dataset to PLINK 1 ``prefix.{bed,bim,fam}`` through sgkit.
 
     Binary 0/1 ``sample_phenotype`` is written in PLINK's 1 (control) /
     2 (case) coding; other numeric phenotypes are written as they are, with
-    -9 for missing.
+    -9 for missing. The three files are written under temporary names and
+    renamed into place, so an interrupted write leaves no partial cohort.
 
     Parameters
     ----------
@@ -146,11 +138,22 @@ def write_plink(ds, prefix) -> Path:
         A Dataset with ``call_genotype`` (e.g. from :func:`to_dataset`).
     prefix : str or path-like
         Output path without extension.
+    overwrite : bool, default=False
+        Replace an existing ``.bed``/``.bim``/``.fam``; by default an
+        existing one is refused (FileExistsError).
 
     Returns
     -------
     pathlib.Path
         The prefix written.
+
+    Raises
+    ------
+    ValueError
+        If sample ids, variant ids or alleles are empty or hold whitespace
+        (PLINK's separator), or the labels cannot be written in PLINK's coding.
+    FileExistsError
+        If one of the files exists and ``overwrite`` is False.
 
     Examples
     --------
@@ -167,23 +170,58 @@ def write_plink(ds, prefix) -> Path:
     prefix = Path(prefix)
     if "call_genotype" not in ds:
         raise ValueError("write_plink needs 'call_genotype' (build one with to_dataset)")
-    for name in ("sample_id", "variant_id"):
-        if name in ds:
-            ids = np.asarray(ds[name].values).astype(str)
-            spaced = [i for i in ids if not i or any(c.isspace() for c in i)]
-            if spaced:
-                raise ValueError(
-                    f"{name} values must be non-empty and free of whitespace in PLINK files, "
-                    f"got {spaced[:3]}"
-                )
+    check_plink_text(
+        sample_ids=np.asarray(ds["sample_id"].values) if "sample_id" in ds else None,
+        variant_ids=np.asarray(ds["variant_id"].values) if "variant_id" in ds else None,
+        alleles=np.asarray(ds["variant_allele"].values) if "variant_allele" in ds else None,
+    )
     out = _swap_alleles(ds)
     if "sample_phenotype" in ds:
         coded = _fam_phenotype(np.asarray(ds["sample_phenotype"].values))
         out = out.assign(sample_phenotype=("samples", coded))
     # sgkit rejects variables it does not know how to write next to the PLINK ones.
     keep = [v for v in out.data_vars if v.startswith(("call_", "variant_", "sample_", "contig_"))]
-    _sgkit_write_plink(out[keep], path=str(prefix))
+    paths = plink_paths(prefix)
+    with atomic_outputs(paths, overwrite=overwrite, what="PLINK file") as (bim, fam, bed):
+        _sgkit_write_plink(out[keep], bed_path=str(bed), bim_path=str(bim), fam_path=str(fam))
     return prefix
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    values = np.asarray(values)
+    if values.dtype.kind == "S":
+        return np.char.decode(values, "utf-8", errors="replace")
+    return values.astype(str)
+
+
+def check_plink_text(*, sample_ids=None, variant_ids=None, alleles=None) -> None:
+    """Refuse ids and alleles that a PLINK reader would split or lose.
+
+    PLINK's ``.bim`` and ``.fam`` are whitespace-separated: an id or allele
+    that is empty or holds a space shifts every later column, and neither
+    :func:`read_plink` nor plink2 can read the file back.
+
+    Examples
+    --------
+    >>> check_plink_text(alleles=np.array([["A", "C"], ["G", ""]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: variant_allele values must be non-empty and free of whitespace ...
+    """
+    for name, values in (
+        ("sample_id", sample_ids),
+        ("variant_id", variant_ids),
+        ("variant_allele", alleles),
+    ):
+        if values is None:
+            continue
+        text = _as_text(values).ravel()
+        bad = [v for v in text if not v or any(c.isspace() for c in v)]
+        if bad:
+            raise ValueError(
+                f"{name} values must be non-empty and free of whitespace in PLINK files, "
+                f"got {bad[:3]}"
+            )
 
 
 def _swap_alleles(ds):
@@ -301,6 +339,26 @@ def _read_plink_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     return table
 
 
+def _bim_positions(column: pd.Series, path: Path) -> np.ndarray:
+    """The ``.bim`` base-pair positions as int32 (sgkit's dtype), refusing what it cannot hold."""
+    values = pd.to_numeric(column, errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if bad.any():
+        raise ValueError(
+            f"{path}: the fourth column (position) must be integers, got "
+            f"{column[bad].head(3).tolist()}"
+        )
+    values = values.to_numpy(dtype=np.float64)
+    limit = np.iinfo(np.int32).max
+    outside = (values < 0) | (values > limit)
+    if outside.any():
+        raise ValueError(
+            f"{path}: positions must lie in [0, {limit}] (0 = unknown); found "
+            f"{values[outside][:3].astype(np.int64).tolist()}"
+        )
+    return values.astype(np.int32)
+
+
 def _plink_phenotype(values: pd.Series, binary: bool | None, path: Path) -> np.ndarray:
     """``.fam`` phenotypes: 1/2 case-control -> int8 0/1 (-1 missing), else float (NaN missing)."""
     pheno = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
@@ -381,10 +439,7 @@ def read_plink(prefix, *, samples=None, binary_phenotype: bool | None = None):
             raise FileNotFoundError(f"PLINK file not found: {paths[ext]}")
     bim = _read_plink_table(paths["bim"], _BIM_COLUMNS)
     fam = _read_plink_table(paths["fam"], _FAM_COLUMNS)
-    try:
-        position = bim["position"].to_numpy().astype(np.int32)
-    except ValueError:
-        raise ValueError(f"{paths['bim']}: the fourth column (position) must be integers") from None
+    position = _bim_positions(bim["position"], paths["bim"])
     rows = _sample_rows(samples, len(fam), paths["fam"])
     gt, mask = _lazy_bed_calls(paths["bed"], len(fam), len(bim), rows)
     if rows is not None:
@@ -437,8 +492,21 @@ def _version() -> str:
     return __version__
 
 
-def save_zarr(ds, path) -> Path:
-    """Save a Dataset to a Zarr store through sgkit (overwriting nothing).
+def save_zarr(ds, path, *, overwrite: bool = False) -> Path:
+    """Save a Dataset to a Zarr store through sgkit.
+
+    The store is written under a temporary name and renamed into place.
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+    path : str or path-like
+    overwrite : bool, default=False
+        Replace an existing store; by default it is refused (FileExistsError).
+
+    Returns
+    -------
+    pathlib.Path
 
     Examples
     --------
@@ -452,17 +520,31 @@ def save_zarr(ds, path) -> Path:
     import sgkit
 
     path = Path(path)
-    if path.exists():
-        raise FileExistsError(f"{path} already exists")
-    sgkit.save_dataset(ds, str(path))
+    with atomic_output(path, overwrite=overwrite, what="Zarr store", store=True) as tmp:
+        sgkit.save_dataset(ds, str(tmp))
     return path
 
 
+_ZARR_MARKERS = (".zgroup", "zarr.json")
+
+
 def load_zarr(path):
-    """Load a Dataset saved with :func:`save_zarr` (lazily, dask-backed)."""
+    """Load a Dataset saved with :func:`save_zarr` (lazily, dask-backed).
+
+    Raises
+    ------
+    FileNotFoundError
+        If nothing exists at ``path``.
+    ValueError
+        If ``path`` exists but is not a Zarr store (a file, or a directory
+        without Zarr metadata).
+    """
     import sgkit
 
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Zarr store not found: {path}")
+    if not path.is_dir() or not any((path / m).exists() for m in _ZARR_MARKERS):
+        what = "a file" if not path.is_dir() else "a directory without Zarr metadata"
+        raise ValueError(f"{path} is not a Zarr store ({what}); save one with save_zarr")
     return sgkit.load_dataset(str(path))

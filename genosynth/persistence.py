@@ -31,8 +31,14 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from genosynth._atomic import atomic_output
+
 FORMAT = "genosynth-model"
 FORMAT_VERSION = 1
+# Deepest nesting of the JSON header that save writes is 6 (steps, a step,
+# its fitted state, a DataFrame, a column, a value); beyond this a header is
+# refused before anything recurses into it.
+_MAX_HEADER_DEPTH = 32
 
 # The only classes a model file may name: loading never imports anything else.
 _ESTIMATORS = {
@@ -163,8 +169,12 @@ def _digest(header: dict, arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def save(pipe, path) -> Path:
+def save(pipe, path, *, overwrite: bool = False) -> Path:
     """Save a fitted genosynth pipeline (or single estimator) to a safetensors file.
+
+    The file is written under a temporary name and renamed into place (an
+    interrupted save leaves no partial model), with the permissions of the
+    umask like any other new file.
 
     Parameters
     ----------
@@ -172,6 +182,8 @@ def save(pipe, path) -> Path:
         Fitted. Every step must be a genosynth estimator.
     path : str or path-like
         Output file (conventionally ``*.genosynth``).
+    overwrite : bool, default=False
+        Replace an existing file; by default it is refused (FileExistsError).
 
     Returns
     -------
@@ -211,7 +223,8 @@ def save(pipe, path) -> Path:
     }
     metadata = {"genosynth": json.dumps(header), "sha256": _digest(header, arrays)}
     path = Path(path)
-    save_file(arrays, str(path), metadata=metadata)
+    with atomic_output(path, overwrite=overwrite, what="model file") as tmp:
+        save_file(arrays, str(tmp), metadata=metadata)
     return path
 
 
@@ -251,8 +264,13 @@ def load(path):
         raise ValueError(f"{path} is a safetensors file but not a genosynth model")
     try:
         header = json.loads(metadata["genosynth"])
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: the model header is corrupt ({exc})") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ValueError(f"{path}: the model header is corrupt ({exc!r})") from None
+    if _depth(header) > _MAX_HEADER_DEPTH:
+        raise ValueError(
+            f"{path}: the model header is nested deeper than {_MAX_HEADER_DEPTH} levels; "
+            "genosynth never writes such a file"
+        )
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ValueError(f"{path} is not a genosynth model file")
     if header.get("format_version") != FORMAT_VERSION:
@@ -273,11 +291,56 @@ def load(path):
         return _import_model(header, arrays)
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from exc
-    except (KeyError, TypeError, AttributeError, IndexError, RuntimeError) as exc:
+    except (KeyError, TypeError, AttributeError, IndexError, RuntimeError, RecursionError) as exc:
         # A file that passed the checksum yet does not have the structure save
         # writes: refuse it as a whole rather than leak the error of whichever
         # step tripped over it.
         raise ValueError(f"{path} is a malformed genosynth model file ({exc!r})") from exc
+
+
+def _depth(value) -> int:
+    """Nesting depth of parsed JSON, without recursion (a crafted header may be very deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > _MAX_HEADER_DEPTH:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        if isinstance(item, dict | list):
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _check_shapes(steps: list) -> None:
+    """Refuse a pipeline whose steps do not fit one another.
+
+    Each step must accept what the step before it produces: a selector's
+    mask covers its ``n_features_in_`` and keeps as many variants as the next
+    step takes; a transformer's output width (``n_latent_``) is the next
+    step's input width. A file edited by hand, with its checksum recomputed,
+    would otherwise load and fail (or sample nonsense) later.
+    """
+    from sklearn.feature_selection import SelectorMixin
+
+    for (name, step), (next_name, following) in zip(steps, steps[1:]):
+        width = None
+        if isinstance(step, SelectorMixin):
+            mask = np.asarray(step.get_support())
+            n_in = getattr(step, "n_features_in_", mask.size)
+            if mask.shape != (n_in,):
+                raise ValueError(
+                    f"step {name!r} selects from {mask.size} variants but was fitted on {n_in}"
+                )
+            width = int(mask.sum())
+        elif hasattr(step, "n_latent_"):
+            width = int(step.n_latent_)
+        expected = getattr(following, "n_features_in_", None)
+        if width is not None and expected is not None and width != int(expected):
+            raise ValueError(
+                f"step {name!r} outputs {width} features but step {next_name!r} was fitted "
+                f"on {int(expected)}: the model file is inconsistent"
+            )
 
 
 def _import_model(header: dict, arrays: dict[str, np.ndarray]):
@@ -291,6 +354,7 @@ def _import_model(header: dict, arrays: dict[str, np.ndarray]):
     if unclaimed:
         raise ValueError(f"tensors {unclaimed[:5]} belong to no step")
     steps = [(spec["name"], _import_estimator(spec, arrays)) for spec in specs]
+    _check_shapes(steps)
     kind = header.get("pipeline")
     if kind is None:
         if len(steps) != 1:

@@ -19,8 +19,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from genosynth._diversity import warn_if_collapsed_rows
+from genosynth._streaming import check_fits_in_memory, write_samples
 from genosynth.data._labels import class_codes, has_continuous_label
-from genosynth.io import to_dataset
+from genosynth.io import load_zarr, read_plink, to_dataset
 from genosynth.stats._label_model import fill_by_rejection
 
 
@@ -184,6 +186,7 @@ def sample_genotypes(
         )
     if decode not in ("argmax", "sample"):
         raise ValueError(f"decode must be 'argmax' or 'sample', got {decode!r}")
+    check_fits_in_memory(pipe, n_samples if y is None or np.ndim(y) == 0 else len(y))
     if conditioning not in ("auto", "label_model", "guidance"):
         raise ValueError(
             f"conditioning must be 'auto', 'label_model' or 'guidance', got {conditioning!r}"
@@ -202,12 +205,18 @@ def sample_genotypes(
                 "the unconditional latent model"
             )
         sample_params.pop("guidance_scale", None)
-        return _sample_with_label_model(pipe, labeller, n_samples, y, decode, rng, sample_params)
+        G, y_out = _sample_with_label_model(
+            pipe, labeller, n_samples, y, decode, rng, sample_params
+        )
+        warn_if_collapsed_rows(G, _selector(pipe))
+        return G, y_out
     sample_seed, decode_seed = (int(s) for s in rng.randint(np.iinfo(np.int32).max, size=2))
     Z, y_out = pipe._final_estimator.sample(
         n_samples, y=y, random_state=sample_seed, **sample_params
     )
-    return _decoded(pipe, Z, decode, decode_seed), np.asarray(y_out)
+    out = _decoded(pipe, Z, decode, decode_seed)
+    warn_if_collapsed_rows(out, _selector(pipe))
+    return out, np.asarray(y_out)
 
 
 class GenerativePipeline(Pipeline):
@@ -242,7 +251,17 @@ class GenerativePipeline(Pipeline):
 
     @available_if(_final_estimator_can_sample)
     def sample_dataset(
-        self, n_samples=1, *, y=None, random_state=None, sample_prefix="syn", **sample_params
+        self,
+        n_samples=1,
+        *,
+        y=None,
+        random_state=None,
+        sample_prefix="syn",
+        out=None,
+        format="zarr",
+        overwrite=False,
+        chunk_size=None,
+        **sample_params,
     ):
         """Sample a synthetic cohort as an sgkit Dataset of the selected panel.
 
@@ -250,10 +269,43 @@ class GenerativePipeline(Pipeline):
         alleles (when the training data had them), sample ids
         ``f"{sample_prefix}{i}"`` and the label as ``sample_phenotype``.
 
+        With ``out``, the cohort is sampled ``chunk_size`` individuals at a
+        time straight into a ``format`` file (memory bounded by one chunk,
+        for cohorts of any size) and returned opened lazily from it; a cohort
+        of one chunk is the same as without ``out``.
+
+        Parameters
+        ----------
+        out : str or path-like, optional
+            Zarr store or PLINK prefix to write.
+        format : {"zarr", "plink"}, default="zarr"
+            Format of ``out``.
+        overwrite : bool, default=False
+            Replace an existing ``out`` instead of refusing it.
+        chunk_size : int, optional
+            Individuals per chunk with ``out`` (a multiple of 4; default 2,048).
+
         Returns
         -------
         xarray.Dataset
         """
+        if out is not None:
+            path = write_samples(
+                self,
+                n_samples,
+                out,
+                format=format,
+                y=y,
+                random_state=random_state,
+                chunk_size=chunk_size,
+                overwrite=overwrite,
+                sample_prefix=sample_prefix,
+                **sample_params,
+            )
+            return read_plink(path) if format == "plink" else load_zarr(path)
+        check_fits_in_memory(
+            self, n_samples if y is None or np.ndim(y) == 0 else len(y), dataset=True
+        )
         G, y_out = self.sample(n_samples, y=y, random_state=random_state, **sample_params)
         selector = _selector(self)
         variants = getattr(selector, "selected_variants_", None)

@@ -477,7 +477,7 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         ----------
         input_features : array-like of str, optional
             Names for all ``n_features_in_`` variants; default the variant ids
-            seen in ``fit`` (``"v{i}"`` for arrays).
+            seen in ``fit`` (``"snp{i}"`` for arrays).
 
         Returns
         -------

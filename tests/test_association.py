@@ -155,8 +155,10 @@ def test_columns_metadata_and_monomorphic(small):
     G[:, 3] = 1.0  # every called sample heterozygous: monomorphic dosage
     res = association_scan(G, y)
     assert tuple(res.columns) == RESULT_COLUMNS
-    assert res["id"].tolist()[:2] == ["v0", "v1"]
-    assert res["contig"].eq("0").all() and res["position"].tolist() == list(range(G.shape[1]))
+    assert res["id"].tolist()[:2] == ["snp0", "snp1"]
+    assert res["contig"].eq("1").all() and res["position"].tolist() == list(
+        range(1, G.shape[1] + 1)
+    )
     assert res["p"][3] == 1.0 and res["stat"][3] == 0.0 and np.isnan(res["beta"][3])
     missing = np.isnan(G).mean(axis=0)
     assert np.allclose(res["missing_rate"], missing)

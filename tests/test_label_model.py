@@ -24,7 +24,8 @@ def test_fit_finds_the_causal_variants_and_is_calibrated():
     coef = fitted["coef"][0]
     assert set(np.argsort(-np.abs(coef))[:2]) == {3, 17}
     assert coef[3] > 0 > coef[17]
-    assert fitted["C"] in (0.01, 0.03, 0.1, 0.3, 1.0)
+    assert fitted["C"] in (0.03, 0.1, 0.3)
+    assert np.isfinite(fitted["cv_log_loss"]).all()
     p = label_probabilities(G, fitted["coef"], fitted["intercept"], fitted["mean"], fitted["scale"])
     assert p.shape == (len(G), 2)
     np.testing.assert_allclose(p.sum(1), 1)
@@ -48,10 +49,18 @@ def test_missing_calls_and_monomorphic_variants_add_nothing():
     )
 
 
+def test_fits_repeat_under_a_seed_whatever_the_threads():
+    G, y = _cohort(n=600)
+    a = fit_label_model(G, y, 2, random_state=3, n_jobs=1)
+    b = fit_label_model(G, y, 2, random_state=3, n_jobs=2)
+    np.testing.assert_array_equal(a["coef"], b["coef"])
+    np.testing.assert_array_equal(a["cv_log_loss"], b["cv_log_loss"])
+
+
 def test_several_classes_give_one_probability_row_each():
     G, y = _cohort()
     y3 = y + (G[:, 8] == 2)  # 0, 1, 2
-    fitted = fit_label_model(G, y3, 3, random_state=0)
+    fitted = fit_label_model(G, y3, 3, random_state=0, n_jobs=2)
     assert fitted["coef"].shape == (3, G.shape[1])
     p = label_probabilities(G, fitted["coef"], fitted["intercept"], fitted["mean"], fitted["scale"])
     np.testing.assert_allclose(p.sum(1), 1)

@@ -408,6 +408,49 @@ def variant_table(ds) -> pd.DataFrame:
     return pd.DataFrame({"id": ids, "contig": contig, "position": position, "ref": ref, "alt": alt})
 
 
+def require_calls(G: np.ndarray, who: str) -> None:
+    """Refuse dosages in which every call is missing: nothing can be learned from them.
+
+    Examples
+    --------
+    >>> require_calls(np.full((2, 3), -1, dtype=np.int8), "fit")
+    Traceback (most recent call last):
+    ...
+    ValueError: fit: every genotype call is missing (-1 / NaN); there is nothing to learn from
+    """
+    if not (np.asarray(G) >= 0).any():
+        raise ValueError(
+            f"{who}: every genotype call is missing (-1 / NaN); there is nothing to learn from"
+        )
+
+
+def default_variants(n_variants: int) -> pd.DataFrame:
+    """The variant table of data that carry none (a plain array): one default everywhere.
+
+    Ids ``snp0, snp1, ...``, contig ``"1"``, positions ``1..n`` (1-based, as
+    in VCF and PLINK, where 0 means an unknown position) and alleles
+    ``A``/``B`` (dosages count ``B``). Used by :class:`GWASSelector` for
+    arrays and by :func:`genosynth.io.to_dataset` without ``variants``, so a
+    model fitted on an array and the Datasets it samples agree.
+
+    Examples
+    --------
+    >>> default_variants(2)
+         id contig  position ref alt
+    0  snp0      1         1   A   B
+    1  snp1      1         2   A   B
+    """
+    return pd.DataFrame(
+        {
+            "id": np.array([f"snp{i}" for i in range(n_variants)], dtype=object),
+            "contig": np.full(n_variants, "1", dtype=object),
+            "position": np.arange(1, n_variants + 1, dtype=np.int64),
+            "ref": np.full(n_variants, "A", dtype=object),
+            "alt": np.full(n_variants, "B", dtype=object),
+        }
+    )
+
+
 def check_labels(
     y, n_samples: int | None = None, *, name: str = "y", rows: str = "genotypes"
 ) -> np.ndarray:

@@ -19,10 +19,28 @@ import numpy as np
 N_QUANTILES = 1001
 
 
+def positive_int(value, name: str) -> int:
+    """``value`` as an int if it is a whole number >= 1; refuse anything else.
+
+    Booleans and floats are refused rather than coerced: ``True`` is not a
+    count of individuals, and ``n_steps=1.7`` must not silently become 1.
+
+    Examples
+    --------
+    >>> positive_int(3, "n_steps")
+    3
+    >>> positive_int(1.7, "n_steps")
+    Traceback (most recent call last):
+    ...
+    ValueError: n_steps must be a positive integer, got 1.7
+    """
+    if isinstance(value, bool | np.bool_) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def _check_n_samples(n_samples) -> int:
-    if not isinstance(n_samples, Integral) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
-    return int(n_samples)
+    return positive_int(n_samples, "n_samples")
 
 
 def has_continuous_label(est) -> bool:

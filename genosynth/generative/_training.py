@@ -103,6 +103,8 @@ def train(
     verbose: bool = False,
     desc: str = "train",
     history: TrainingHistory | None = None,
+    score_name: str = "val",
+    score_is_negated_loss: bool = False,
 ) -> TrainingHistory:
     """Fit ``module`` in place and load the best validation checkpoint into it.
 
@@ -142,6 +144,12 @@ def train(
         Cosine learning-rate decay over ``max_iter`` epochs.
     verbose : bool, default=False
         Show a tqdm progress bar with the running loss and validation score.
+    score_name : str, default="val"
+        What the progress bar calls the validation score.
+    score_is_negated_loss : bool, default=False
+        Whether ``score_fn`` returns a loss with its sign flipped (higher is
+        better); the progress bar then shows the loss itself, a positive
+        number a user can read, rather than its negation.
     desc : str
         Progress bar label.
     history : TrainingHistory, optional
@@ -207,7 +215,7 @@ def train(
         if validate:
             score = _score(scored, score_fn, validation_tensors)
             history.validation_scores.append(score)
-            postfix["val"] = f"{score:.4f}"
+            postfix[score_name] = f"{-score if score_is_negated_loss else score:.4f}"
             if score > best_score + tol:
                 best_score, since_best = score, 0
                 best_state = state_dict_to_cpu(scored)

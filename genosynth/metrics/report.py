@@ -15,8 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from genosynth._alignment import align_variants, flip_note
+from genosynth._diversity import count_duplicates, row_hashes
 from genosynth.data._haplotypes import is_phased
 from genosynth.metrics import _inputs
+from genosynth.metrics._neighbours import _nearest
 from genosynth.metrics.fidelity import (
     allele_frequency_metrics,
     case_control_differences,
@@ -102,6 +105,11 @@ _SPECS = {
     "assoc_spurious_rate": _Spec(0.0, None, True),
     "assoc_causal_power_synthetic": _Spec("assoc_causal_power_real", None, True),
     "identical_match_rate": _Spec(0.0, ("<=ref", "identical_match_rate_holdout"), True),
+    "identical_match_rate_synthetic": _Spec(
+        0.0, ("<=ref", "identical_match_rate_holdout_holdout"), True
+    ),
+    "near_duplicate_rate_synthetic": _Spec("near_duplicate_rate_holdout", None, True),
+    "distinct_fraction_synthetic": _Spec(1.0, None, True),
     "dcr_ratio": _Spec(1.0, ("between", 0.9, 1.3), True),
     "dcr_synthetic_median": _Spec("dcr_holdout_median"),
     "dcr_fraction_below_holdout_p5": _Spec("dcr_holdout_fraction_below_p5", None, True),
@@ -214,13 +222,18 @@ class EvaluationReport:
         Seconds spent in each part of the evaluation.
     shape : dict
         Number of individuals of each cohort and of variants.
+    notes : list of str
+        What was done to the inputs before measuring (e.g. variants whose
+        ref/alt were swapped between cohorts, and flipped); shown by
+        :meth:`summary`.
     """
 
-    def __init__(self, frame: pd.DataFrame, details: dict, timings: dict, shape: dict):
+    def __init__(self, frame: pd.DataFrame, details: dict, timings: dict, shape: dict, notes=()):
         self._frame = frame
         self.details = details
         self.timings = timings
         self.shape = shape
+        self.notes = list(notes)
 
     def to_frame(self) -> pd.DataFrame:
         """The metric table, one row per metric.
@@ -265,6 +278,7 @@ class EvaluationReport:
             f"genosynth evaluation: {s['n_train']} train, {s['n_holdout']} holdout, "
             f"{s['n_synthetic']} synthetic individuals x {s['n_variants']} variants",
         ]
+        lines += [f"note: {note}" for note in self.notes]
         head = self._frame[self._frame["headline"]]
         width = max(len(n) for n in head.index)
         for group in GROUPS:
@@ -405,6 +419,65 @@ class _Timer:
         return out
 
 
+def _aligned(real: dict, synthetic: tuple) -> tuple:
+    """Put every cohort on the synthetic panel, matching variants by id and alleles.
+
+    Only cohorts with variant metadata (Datasets) are matched; arrays are
+    taken to be on the same variants already. Without synthetic metadata the
+    training panel is the reference. Returns the three matrices, the panel's
+    variant table and a note per cohort whose ref/alt had to be flipped.
+    """
+    syn, var_syn = synthetic
+    named = dict(real)
+    target_name, (target_G, target_var) = "synthetic", (syn, var_syn)
+    if var_syn is None:
+        target_name, (target_G, target_var) = "real_train", named.pop("real_train")
+    out, notes = {target_name: target_G}, []
+    for name, (G, var) in named.items():
+        if target_var is None or var is None:
+            out[name] = G
+            continue
+        alignment = align_variants(target_var, var, target_name=target_name, source_name=name)
+        identity = alignment.index.size == G.shape[1] and np.array_equal(
+            alignment.index, np.arange(G.shape[1])
+        )
+        out[name] = G if identity and not alignment.n_flipped else alignment.apply(G)
+        if alignment.n_flipped:
+            notes.append(flip_note(alignment.n_flipped, name, target_name))
+    out.setdefault("synthetic", syn)
+    return out["real_train"], out["real_holdout"], out["synthetic"], target_var, notes
+
+
+def _synthetic_duplicates(syn, syn_q, hold_q, rng) -> dict:
+    """Synthetic individuals that repeat one another, against the holdout as yardstick.
+
+    ``identical_match_rate_synthetic``: fraction of synthetic rows identical
+    to another synthetic row (the holdout's own rate beside it);
+    ``near_duplicate_rate_synthetic``: fraction whose nearest other synthetic
+    row is at most the 5th percentile of the holdout's nearest-other-holdout
+    distances (both cohorts cut to the same size: the nearest neighbour of a
+    larger cohort is closer); ``distinct_fraction_synthetic``: distinct rows
+    among all synthetic rows.
+    """
+    n = min(len(syn_q), len(hold_q))
+    if n < 2:
+        return {}
+    syn_n = syn_q[np.sort(rng.choice(len(syn_q), n, replace=False))]
+    hold_n = hold_q[np.sort(rng.choice(len(hold_q), n, replace=False))]
+    d_syn = _nearest(syn_n, syn_n, 1, exclude_self=True)[0][:, 0]
+    d_hold = _nearest(hold_n, hold_n, 1, exclude_self=True)[0][:, 0]
+    p5 = float(np.quantile(d_hold, 0.05))
+    count = count_duplicates(row_hashes(syn))
+    return {
+        "identical_match_rate_synthetic": float(np.mean(d_syn == 0)),
+        "identical_match_rate_holdout_holdout": float(np.mean(d_hold == 0)),
+        "near_duplicate_rate_synthetic": float(np.mean(d_syn <= p5)),
+        "near_duplicate_rate_holdout": float(np.mean(d_hold <= p5)),
+        "distinct_fraction_synthetic": count.n_distinct / count.n_rows,
+        "nearest_synthetic_distance": d_syn,
+    }
+
+
 def evaluate(
     real_train,
     y_train,
@@ -455,6 +528,11 @@ def evaluate(
     ----------
     real_train, real_holdout, synthetic : array-like (n, n_variants) or xarray.Dataset
         Genotypes 0/1/2 (-1/NaN missing) on the same variants, in genomic order.
+        Datasets are matched to the synthetic panel by variant id *and*
+        alleles: a variant whose ref/alt are swapped has its dosages flipped
+        (and the report says so in :attr:`EvaluationReport.notes`); different
+        alleles under one id, duplicate ids or missing variants raise a
+        ValueError. Arrays are taken to be on the same variants as given.
     y_train, y_holdout, y_synthetic : array-like of shape (n,)
         Binary labels 0 (control) / 1 (case); or a quantitative trait
         (floats) in all three, for which utility is the regression
@@ -500,11 +578,15 @@ def evaluate(
     ('check', 1.0)
     """
     train, var_train = _inputs.genotypes_and_variants(real_train, "real_train")
-    holdout = _inputs.genotypes(real_holdout, "real_holdout")
-    syn = _inputs.genotypes(synthetic, "synthetic")
+    holdout, var_holdout = _inputs.genotypes_and_variants(real_holdout, "real_holdout")
+    syn, var_syn = _inputs.genotypes_and_variants(synthetic, "synthetic")
+    train, holdout, syn, panel, notes = _aligned(
+        {"real_train": (train, var_train), "real_holdout": (holdout, var_holdout)},
+        (syn, var_syn),
+    )
     L = _inputs.same_panel(real_train=train, real_holdout=holdout, synthetic=syn)
     if variants is None:
-        variants = var_train
+        variants = panel
     if max_samples is not None and int(max_samples) < 2:
         raise ValueError(f"max_samples must be at least 2 or None, got {max_samples}")
     _, continuous = _inputs.outcomes(
@@ -565,6 +647,7 @@ def evaluate(
     train_q = train[_inputs.subsample(train.shape[0], max_samples, pick)]
     closest = timer("closest_records", _closest_records, train, hold_q, syn_q)
     priv.update(_summarise_imr(closest))
+    priv.update(timer("synthetic_duplicates", _synthetic_duplicates, syn, syn_q, hold_q, pick))
     priv.update(_summarise_dcr(closest))
     if train.shape[0] >= 2:
         priv.update(_summarise_nndr(closest))
@@ -599,7 +682,7 @@ def evaluate(
     # Linear in the cohort sizes (a PBWT): every individual, not max_samples. Phased
     # Datasets are passed whole for the haplotype rows; anything else as the dosages read.
     segment_inputs = (real_train, real_holdout, synthetic)
-    if not all(is_phased(X) for X in segment_inputs):
+    if notes or not all(is_phased(X) for X in segment_inputs):  # aligned: use the dosages
         segment_inputs = (train, holdout, syn)
     priv.update(timer("shared_segments", shared_segments, *segment_inputs, variants=variants))
 
@@ -612,4 +695,4 @@ def evaluate(
         "n_synthetic": syn.shape[0],
         "n_variants": L,
     }
-    return EvaluationReport(frame, details, timer.timings, shape)
+    return EvaluationReport(frame, details, timer.timings, shape, notes=notes)

@@ -22,6 +22,7 @@ from genosynth.data._labels import (
     class_codes,
     draw_trait,
     has_continuous_label,
+    positive_int,
     requested,
     trait_summary,
 )
@@ -535,6 +536,9 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             tol=self.tol,
             verbose=bool(self.verbose),
             desc="ConditionalLatentDiffusion",
+            # score_fn is minus the validation velocity MSE: show the MSE itself.
+            score_name="val_mse",
+            score_is_negated_loss=True,
         )
         self.loss_curve_ = list(history.loss_curve)
         self.validation_scores_ = list(history.validation_scores)
@@ -653,10 +657,12 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             The label of each latent.
         """
         check_is_fitted(self)
+        self._validate_params()  # set_params after fit (sampler="euler") is refused here
         scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
-        steps = self.n_steps if n_steps is None else int(n_steps)
-        if scale < 0:
-            raise ValueError(f"guidance_scale must be >= 0, got {scale}")
+        steps = positive_int(self.n_steps if n_steps is None else n_steps, "n_steps")
+        if not (np.isfinite(scale) and scale >= 0):
+            raise ValueError(f"guidance_scale must be a finite number >= 0, got {scale}")
+        self._guidance_interval()  # an invalid parameter is refused even when overridden here
         start, stop = self._guidance_interval(guidance_interval)
         rng = check_random_state(random_state)
         labels, y_out = self._requested_labels(n_samples, y, rng)

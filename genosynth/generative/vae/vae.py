@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
-from genosynth.data._genotypes import as_genotypes, check_labels
+from genosynth.data._genotypes import as_genotypes, check_labels, require_calls
 from genosynth.generative._torch_estimator import TorchEstimatorMixin
 from genosynth.generative._torch_utils import (
     DTYPES,
@@ -363,6 +363,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         """
         continuing = self.warm_start and hasattr(self, "module_")
         G = self._genotypes(X, reset=not continuing)
+        require_calls(G, "GenotypeVAE.fit")
         n = G.shape[0]
         labels = None
         if self.label_weight > 0:
@@ -487,8 +488,13 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         encoder = LabelEncoder().fit(y)
         if not 2 <= len(encoder.classes_) <= _MAX_LABEL_CLASSES:
             return
+        # The cross-validation folds run on as many processes as torch has threads.
         fitted = fit_label_model(
-            G, encoder.transform(y), len(encoder.classes_), random_state=seed % 2**32
+            G,
+            encoder.transform(y),
+            len(encoder.classes_),
+            random_state=seed % 2**32,
+            n_jobs=torch.get_num_threads(),
         )
         self.label_classes_ = encoder.classes_
         self.label_coef_ = fitted["coef"]
