@@ -324,6 +324,7 @@ def cmd_sample(args) -> int:
             raise CLIError(f"--cases is a fraction in [0, 1], got {args.cases}")
         n_cases = int(round(args.cases * args.n))
         y = np.r_[np.ones(n_cases, dtype=np.int64), np.zeros(args.n - n_cases, dtype=np.int64)]
+    conditioning = _conditioning(pipe, args)
     pipe.set_params(**_sampling_params(args))
     # Before any sampling (the arguments were checked first: they are the user's first error).
     if args.format == "plink":
@@ -342,12 +343,33 @@ def cmd_sample(args) -> int:
             y=y,
             random_state=args.seed,
             overwrite=args.force,
+            conditioning=conditioning,
         )
     except ValueError as exc:  # a sampling setting out of range, or labels PLINK cannot hold
         raise CLIError(str(exc)) from exc
     n_variants = int(pipe["gwas"].get_support().sum()) if "gwas" in pipe.named_steps else "?"
     _log(f"wrote {args.n} synthetic individuals x {n_variants} variants to {args.out}")
     return 0
+
+
+def _conditioning(pipe, args) -> str:
+    """``--conditioning`` resolved; the guidance flags need the guided sampler."""
+    from genosynth.pipeline import _label_model_step
+
+    resolved = args.conditioning
+    if resolved == "auto":
+        resolved = "guidance" if _label_model_step(pipe) is None else "label_model"
+    given = [
+        f
+        for f, v in (("--guidance", args.guidance), ("--guidance-interval", args.guidance_interval))
+        if v is not None
+    ]
+    if given and resolved != "guidance":
+        raise CLIError(
+            f"{' and '.join(given)} apply to --conditioning guidance; this model samples with "
+            "its label model (the default)"
+        )
+    return args.conditioning
 
 
 def _check_zarr_space(pipe, args) -> None:
@@ -522,7 +544,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="precision of the denoiser and the decoder (default: the model's; auto is bfloat16 "
         "on devices with native bfloat16, ~2x faster; float32 is bit-identical across machines)",
     )
-    sample.add_argument("--guidance", type=float, help="guidance scale (default: the model's)")
+    sample.add_argument(
+        "--conditioning",
+        choices=("auto", "label_model", "guidance"),
+        default="auto",
+        help="how labels are carried: the VAE's label model p(y | G) with rejection, or "
+        "classifier-free guidance (default auto: the label model when the model has one)",
+    )
+    sample.add_argument(
+        "--guidance", type=float, help="guidance scale, with --conditioning guidance"
+    )
     sample.add_argument(
         "--guidance-interval",
         help="START,STOP: guide only steps in this fraction of the noising process (e.g. 0.5,1)",

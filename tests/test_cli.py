@@ -175,6 +175,10 @@ def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsy
     assert main(fit) == 0
     sample = ["sample", model, "--n", "40", "--format", "plink", "--seed", "1"]
     flags = "--sampler dpm++2m --steps 6 --guidance 3 --guidance-interval 0.5,1".split()
+    # the guidance flags need the guided sampler; this model has a label model
+    assert main([*sample, *flags, "--out", str(tmp_path / "refused")]) == 2
+    assert "apply to --conditioning guidance" in capsys.readouterr().err
+    flags += ["--conditioning", "guidance"]
     flags += ["--precision", "float32"]
     assert main([*sample, *flags, "--out", str(tmp_path / "a")]) == 0
     # the file holds what the library gives with the same settings
@@ -186,12 +190,13 @@ def test_sample_flags_set_the_sampler(plink_cohort, monkeypatch, tmp_path, capsy
         diffusion__sampling_dtype="float32",
         vae__decoding_dtype="float32",
     )
-    expected = pipe.sample_dataset(40, random_state=1)
+    expected = pipe.sample_dataset(40, random_state=1, conditioning="guidance")
     G_cli, _ = as_genotypes(read_plink(tmp_path / "a"))
     np.testing.assert_array_equal(G_cli, as_genotypes(expected)[0])
     for bad, message in [("0.6,0.4", "guidance_interval"), ("late", "START,STOP")]:
         out = str(tmp_path / "bad")
-        assert main([*sample, "--guidance-interval", bad, "--out", out]) == 2
+        guided = [*sample, "--conditioning", "guidance"]
+        assert main([*guided, "--guidance-interval", bad, "--out", out]) == 2
         assert message in capsys.readouterr().err
 
 
