@@ -481,12 +481,13 @@ def read_plink(prefix, *, samples=None, binary_phenotype: bool | None = None):
                 _plink_phenotype(fam["phenotype"], binary_phenotype, paths["fam"]),
             ),
         },
-        attrs={"contigs": contig_names.tolist(), "source": f"genosynth-{_version()}"},
+        attrs={"contigs": contig_names.tolist(), "source": f"genosynth-{package_version()}"},
     )
     return ds
 
 
-def _version() -> str:
+def package_version() -> str:
+    """genosynth's version, as written into the files it produces (Datasets, model files)."""
     from genosynth import __version__
 
     return __version__

@@ -32,6 +32,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from genosynth._atomic import atomic_output
+from genosynth.io import package_version as _version
 
 FORMAT = "genosynth-model"
 FORMAT_VERSION = 1
@@ -51,12 +52,6 @@ _ESTIMATORS = {
 }
 _PIPELINES = {"GenerativePipeline": "genosynth.pipeline", "Pipeline": "sklearn.pipeline"}
 _UNSAVEABLE = {"Copycat": "it stores training genotypes, which a shareable model must not"}
-
-
-def _version() -> str:
-    from genosynth import __version__
-
-    return __version__
 
 
 def _json_value(value, where: str):
