@@ -263,9 +263,20 @@ def run_one(
             }
             row.update(judged(G_b, y_b))
             rows.append(row)
+    from genosynth.generative._torch_utils import resolve_dtype
+
+    # Every speed figure names its arithmetic: "auto" resolves per machine.
+    vae, diffusion = pipe["vae"], pipe["diffusion"]
+    arithmetic = {
+        "vae training": resolve_dtype(vae._device(), vae.training_dtype),
+        "decoding": resolve_dtype(vae._device(), vae.decoding_dtype),
+        "diffusion training": resolve_dtype(diffusion._device(), diffusion.training_dtype),
+        "sampling": resolve_dtype(diffusion._device(), diffusion.sampling_dtype),
+    }
     return {
         "N": n_samples,
         "K": n_snps,
+        "arithmetic": arithmetic,
         "simulate_s": t_sim,
         "fit_s": t_fit,
         "stage_s": stage_s,
@@ -400,6 +411,10 @@ def main() -> None:
                 flush=True,
             )
     print(_table(results))
+    print()
+    for r in results:
+        path = ", ".join(f"{k} {v}" for k, v in r["arithmetic"].items())
+        print(f"N={r['N']} K={r['K']} arithmetic: {path}")
     print()
     print("| N | K | simulate (s) | fit (s): gwas + vae + diffusion | peak RSS (MB) |")
     print("|---|---|---|---|---|")
