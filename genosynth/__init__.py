@@ -19,6 +19,8 @@ _LAZY = {
     "write_plink": "genosynth.io",
     "save_zarr": "genosynth.io",
     "load_zarr": "genosynth.io",
+    "read_phenotype": "genosynth.io",
+    "read_covariates": "genosynth.io",
     "GWASSelector": "genosynth.selection",
     "GenotypeVAE": "genosynth.generative.vae.vae",
     "ConditionalLatentDiffusion": "genosynth.generative.diffusion.diffusion",

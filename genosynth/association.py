@@ -54,7 +54,8 @@ from genosynth.data._genotypes import (
     shape_of,
     variant_table,
 )
-from genosynth.stats._genetics import minor_allele_frequency
+from genosynth.stats._genetics import genotype_counts, minor_allele_frequency
+from genosynth.stats._pvalues import p_from_neglog10
 
 __all__ = ["association_scan"]
 
@@ -84,8 +85,6 @@ _FIRTH_MAX_ITER = 100
 _TOL = 1e-10
 # Float working set of one batch of variants (elements of an n x m float64 array).
 _FLOAT_BATCH = 1 << 21
-# Rows per int16 partial sum: 8,000 rows x dosage^2 <= 4 cannot overflow int16.
-_ROWS_INT16 = 8000
 
 
 # --------------------------------------------------------------------------------------
@@ -114,11 +113,6 @@ def _neglog10_p_t(t: np.ndarray, df: np.ndarray) -> np.ndarray:
         tail = stats.t.logpdf(t, df) + np.log((df + t * t) / ((df - 1.0) * t))
     logsf = np.where(np.isfinite(logsf) | np.isnan(t), logsf, tail)
     return -(np.log(2.0) + logsf) / _LN10
-
-
-def _p_from_neglog10(neglog10p: np.ndarray) -> np.ndarray:
-    with np.errstate(over="ignore", under="ignore"):
-        return np.minimum(1.0, np.power(10.0, -neglog10p))
 
 
 # --------------------------------------------------------------------------------------
@@ -276,28 +270,6 @@ def _fit_null_logistic(C: np.ndarray, y: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 # Per-block statistics
 # --------------------------------------------------------------------------------------
-
-
-def genotype_counts(G: np.ndarray) -> np.ndarray:
-    """Counts of dosage 0, 1, 2 and missing per column, shape (n_variants, 4), int64.
-
-    Uses int16 partial sums of ``g``, ``g^2`` and ``g < 0`` over row chunks
-    (three cheap reductions instead of four comparisons), then solves for the
-    counts: ``sum g = n1 + 2 n2 - nm`` and ``sum g^2 = n1 + 4 n2 + nm``.
-    """
-    n, m = G.shape
-    s1 = np.zeros(m, dtype=np.int64)
-    s2 = np.zeros(m, dtype=np.int64)
-    nm = np.zeros(m, dtype=np.int64)
-    for start in range(0, n, _ROWS_INT16):
-        g = G[start : start + _ROWS_INT16]
-        s1 += np.add.reduce(g, axis=0, dtype=np.int16)
-        s2 += np.add.reduce(g * g, axis=0, dtype=np.int16)
-        nm += np.add.reduce(g < 0, axis=0, dtype=np.int16)
-    n2 = (s2 - s1) // 2 - nm
-    n1 = s1 + nm - 2 * n2
-    n0 = n - n1 - n2 - nm
-    return np.stack([n0, n1, n2, nm], axis=1)
 
 
 @dataclass
@@ -883,7 +855,7 @@ def results_frame(result: ScanResult) -> pd.DataFrame:
     frame["beta"] = result.beta
     frame["se"] = result.se
     frame["stat"] = result.stat
-    frame["p"] = _p_from_neglog10(result.neglog10p)
+    frame["p"] = p_from_neglog10(result.neglog10p)
     frame["test"] = TEST_NAMES[result.test]
     return frame[list(RESULT_COLUMNS)]
 

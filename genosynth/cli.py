@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,101 +21,39 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _read_sample_table(path, what: str) -> pd.DataFrame:
-    """A PLINK-style sample table: header with IID (FID optional), whitespace separated."""
-    path = Path(path)
-    if not path.exists():
-        raise CLIError(f"{what} file not found: {path}")
-    if not path.is_file():
-        raise CLIError(f"{what} file {path} is not a file")
-    with open(path, "rb") as f:
-        head = f.read(1 << 16)
-    try:
-        if b"\x00" in head:
-            raise UnicodeDecodeError("utf-8", head, 0, 1, "NUL byte")
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.end < len(head) - 3:  # not just a multi-byte character cut at the 64 KB mark
-            raise CLIError(
-                f"{what} file {path} is not a text table (it holds bytes that are not UTF-8 "
-                "text; is it a binary file?)"
-            ) from None
-    try:
-        table = pd.read_csv(path, sep=r"\s+", dtype={"FID": str, "IID": str, "#FID": str})
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise CLIError(f"{what} file {path} cannot be read as a table ({exc})") from exc
-    except UnicodeDecodeError:
-        raise CLIError(
-            f"{what} file {path} is not a text table (it holds bytes that are not UTF-8 text)"
-        ) from None
-    table = table.rename(columns={"#FID": "FID", "#IID": "IID"})
-    if "IID" not in table.columns:
-        raise CLIError(
-            f"{what} file {path} needs a header line with an IID column "
-            f"(found columns {list(table.columns)})"
-        )
-    value_columns = [c for c in table.columns if c not in ("FID", "IID")]
-    if not value_columns:
-        raise CLIError(f"{what} file {path} has no value column besides FID/IID")
-    if table["IID"].duplicated().any():
-        dup = table.loc[table["IID"].duplicated(), "IID"].head(3).tolist()
-        raise CLIError(f"{what} file {path} lists sample ids more than once: {dup}")
-    return table.set_index(table["IID"].astype(str))[value_columns]
-
-
-def _align(table: pd.DataFrame, sample_ids: np.ndarray, what: str) -> pd.DataFrame:
-    unknown = table.index.difference(pd.Index(sample_ids))
-    if len(unknown):
-        raise CLIError(
-            f"{len(unknown)} sample id(s) in the {what} file are not in the genotype data, "
-            f"e.g. {unknown[:3].tolist()}"
-        )
-    return table.reindex(sample_ids)
+@contextlib.contextmanager
+def _as_cli_errors():
+    """Library errors (missing or malformed input) as one-line CLI errors; warnings as notes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        try:
+            yield
+        except (FileNotFoundError, ValueError) as exc:
+            raise CLIError(str(exc)) from exc
+        finally:
+            for warning in caught:
+                _log(str(warning.message))
 
 
 def _phenotype(ds, pheno_path, pheno_name):
     """The label per sample (NaN where missing), from --pheno or from the .fam file."""
-    sample_ids = np.asarray(ds["sample_id"].values).astype(str)
+    from genosynth.io import dataset_phenotype, read_phenotype
+
     if pheno_path is None:
         if "sample_phenotype" not in ds:
             raise CLIError("no phenotype: the .fam file has none; pass --pheno FILE")
-        pheno = np.asarray(ds["sample_phenotype"].values)
-        if pheno.dtype.kind == "f":  # quantitative: read_plink marks missing as NaN
-            return pheno.astype(float)
-        return np.where(pheno < 0, np.nan, pheno.astype(float))  # binary: -1 is missing
-    table = _align(_read_sample_table(pheno_path, "phenotype"), sample_ids, "phenotype")
-    column = pheno_name or table.columns[0]
-    if column not in table.columns:
-        raise CLIError(f"phenotype column {column!r} not in {pheno_path} ({list(table.columns)})")
-    values = pd.to_numeric(table[column], errors="coerce")
-    # Blank-like entries (NA, nan) are missing; any other text is an error, not a silent NaN.
-    text = table[column][values.isna() & table[column].notna()]
-    if len(text):
-        raise CLIError(
-            f"phenotype column {column!r} of {pheno_path} has non-numeric values, "
-            f"e.g. {text.unique()[:3].tolist()} (missing is -9, NA or nan)"
-        )
-    # A copy: for a float column pandas may hand back a read-only view.
-    y = values.to_numpy(dtype=float, copy=True)
-    y[y == -9] = np.nan
-    found = set(np.unique(y[~np.isnan(y)]).tolist())
-    if {1.0, 2.0} <= found <= {0.0, 1.0, 2.0}:  # PLINK's coding: 1 control, 2 case, 0 missing
-        if 0.0 in found:
-            _log("phenotype coded 1 = control, 2 = case (PLINK): reading 0 as missing")
-            y[y == 0] = np.nan
-        y = y - 1
-    return y
+        return dataset_phenotype(ds)
+    with _as_cli_errors():
+        return read_phenotype(pheno_path, ds["sample_id"].values, column=pheno_name)
 
 
 def _covariates(ds, covar_path):
+    from genosynth.io import read_covariates
+
     if covar_path is None:
         return None
-    sample_ids = np.asarray(ds["sample_id"].values).astype(str)
-    table = _align(_read_sample_table(covar_path, "covariate"), sample_ids, "covariate")
-    try:
-        return table.apply(pd.to_numeric).to_numpy(dtype=float)
-    except ValueError as exc:
-        raise CLIError(f"covariate file {covar_path} has non-numeric values ({exc})") from exc
+    with _as_cli_errors():
+        return read_covariates(covar_path, ds["sample_id"].values)
 
 
 def _positive(kind):

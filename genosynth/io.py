@@ -24,16 +24,24 @@ import pandas as pd
 
 from genosynth._atomic import atomic_output, atomic_outputs, plink_paths
 from genosynth.data._genotypes import (
+    ALT_COUNT,
     MISSING,
     VARIANT_COLUMNS,
     _dosage_to_calls,
+    alt_count_variable,
     as_genotypes,
     check_labels,
     default_variants,
-    register_dosage_source,
+)
+from genosynth.data._tables import (  # noqa: F401  (public here: io reads every input file)
+    PLINK_MISSING_PHENOTYPE,
+    align_samples,
+    dataset_phenotype,
+    read_covariates,
+    read_phenotype,
+    read_sample_table,
 )
 
-_PLINK_MISSING_PHENOTYPE = -9
 # Calls decoded per dask chunk by read_plink (whole samples, as many variants as fit).
 _BED_CHUNK_BYTES = 64 * 2**20
 
@@ -180,7 +188,11 @@ def write_plink(ds, prefix, *, overwrite: bool = False) -> Path:
         coded = _fam_phenotype(np.asarray(ds["sample_phenotype"].values))
         out = out.assign(sample_phenotype=("samples", coded))
     # sgkit rejects variables it does not know how to write next to the PLINK ones.
-    keep = [v for v in out.data_vars if v.startswith(("call_", "variant_", "sample_", "contig_"))]
+    keep = [
+        v
+        for v in out.data_vars
+        if v.startswith(("call_", "variant_", "sample_", "contig_")) and v != ALT_COUNT
+    ]
     paths = plink_paths(prefix)
     with atomic_outputs(paths, overwrite=overwrite, what="PLINK file") as (bim, fam, bed):
         _sgkit_write_plink(out[keep], bed_path=str(bed), bim_path=str(bim), fam_path=str(fam))
@@ -249,15 +261,15 @@ def _fam_phenotype(y: np.ndarray) -> np.ndarray:
         missing |= values == -1
         observed -= {-1.0}
     if not observed:
-        return np.full(len(values), _PLINK_MISSING_PHENOTYPE, dtype=np.int64)
+        return np.full(len(values), PLINK_MISSING_PHENOTYPE, dtype=np.int64)
     if observed <= {0.0, 1.0}:
-        return np.where(missing, _PLINK_MISSING_PHENOTYPE, np.where(values == 1, 2, 1))
+        return np.where(missing, PLINK_MISSING_PHENOTYPE, np.where(values == 1, 2, 1))
     if observed - {0.0} <= {1.0, 2.0}:
         raise ValueError(
             f"sample_phenotype holds {sorted(observed)}, which PLINK reads as case/control codes "
             "(1 control, 2 case, 0 missing); recode the labels or write Zarr (save_zarr)"
         )
-    return np.where(missing, _PLINK_MISSING_PHENOTYPE, values)
+    return np.where(missing, PLINK_MISSING_PHENOTYPE, values)
 
 
 def _missing_calls(dosage: np.ndarray) -> np.ndarray:
@@ -266,7 +278,8 @@ def _missing_calls(dosage: np.ndarray) -> np.ndarray:
 
 
 def _lazy_bed_calls(bed_path: Path, n_file_samples: int, n_variants: int, rows=None):
-    """``call_genotype`` and its mask, (variants, samples, 2) dask arrays decoded by bed_reader.
+    """``call_genotype`` and its mask, (variants, samples, 2) dask arrays decoded by bed_reader,
+    and the dosages (variants, samples) they derive from.
 
     ``rows`` (int positions in the ``.fam``) keeps only those samples, in that order.
 
@@ -298,7 +311,7 @@ def _lazy_bed_calls(bed_path: Path, n_file_samples: int, n_variants: int, rows=N
 
     if n_variants == 0:
         empty = da.zeros((0, n_samples, 2), dtype=np.int8)
-        return empty, empty.astype(bool)
+        return empty, empty.astype(bool), da.zeros((0, n_samples), dtype=np.int8)
     dosage = da.concatenate(
         [
             da.from_delayed(
@@ -314,8 +327,7 @@ def _lazy_bed_calls(bed_path: Path, n_file_samples: int, n_variants: int, rows=N
         _dosage_to_calls, new_axis=2, chunks=dosage.chunks + ((2,),), dtype=np.int8
     )
     mask = dosage.map_blocks(_missing_calls, new_axis=2, chunks=dosage.chunks + ((2,),), dtype=bool)
-    register_dosage_source(calls, mask, dosage)
-    return calls, mask
+    return calls, mask, dosage
 
 
 _FAM_COLUMNS = ("family_id", "member_id", "paternal_id", "maternal_id", "sex", "phenotype")
@@ -362,7 +374,7 @@ def _bim_positions(column: pd.Series, path: Path) -> np.ndarray:
 def _plink_phenotype(values: pd.Series, binary: bool | None, path: Path) -> np.ndarray:
     """``.fam`` phenotypes: 1/2 case-control -> int8 0/1 (-1 missing), else float (NaN missing)."""
     pheno = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-    missing = np.isnan(pheno) | (pheno == _PLINK_MISSING_PHENOTYPE)
+    missing = np.isnan(pheno) | (pheno == PLINK_MISSING_PHENOTYPE)
     observed = pheno[~missing & (pheno != 0)]
     if binary is None:
         binary = observed.size > 0 and set(np.unique(observed).tolist()) <= {1.0, 2.0}
@@ -402,7 +414,10 @@ def read_plink(prefix, *, samples=None, binary_phenotype: bool | None = None):
     decoded chunk by chunk with ``bed_reader`` only when computed, so a cohort
     larger than memory can be streamed (e.g. by :class:`GWASSelector`). The
     Dataset has the variables of ``sgkit.io.plink.read_plink`` (with the
-    alleles in our [ref, alt] = [A2, A1] order).
+    alleles in our [ref, alt] = [A2, A1] order), and ``call_alt_count``:
+    the lazy alternate-allele counts (variants, samples; int8, -1 missing)
+    that ``call_genotype`` is derived from, which genosynth reads instead of
+    the calls while the calls are unchanged (:func:`save_zarr` leaves it out).
 
     Parameters
     ----------
@@ -441,7 +456,7 @@ def read_plink(prefix, *, samples=None, binary_phenotype: bool | None = None):
     fam = _read_plink_table(paths["fam"], _FAM_COLUMNS)
     position = _bim_positions(bim["position"], paths["bim"])
     rows = _sample_rows(samples, len(fam), paths["fam"])
-    gt, mask = _lazy_bed_calls(paths["bed"], len(fam), len(bim), rows)
+    gt, mask, dosage = _lazy_bed_calls(paths["bed"], len(fam), len(bim), rows)
     if rows is not None:
         fam = fam.iloc[rows].reset_index(drop=True)
     # Contigs are numbered in order of first appearance, as sgkit does.
@@ -470,6 +485,7 @@ def read_plink(prefix, *, samples=None, binary_phenotype: bool | None = None):
             "sample_id": ("samples", fam["member_id"].to_numpy(dtype=str)),
             "call_genotype": (call_dims, gt, {"mixed_ploidy": False}),
             "call_genotype_mask": (call_dims, mask),
+            ALT_COUNT: alt_count_variable(dosage, gt, mask),
             "variant_id": ("variants", bim["variant_id"].to_numpy(dtype=str)),
             "sample_family_id": ("samples", pedigree("family_id")),
             "sample_member_id": ("samples", fam["member_id"].to_numpy(dtype=str)),
@@ -521,6 +537,8 @@ def save_zarr(ds, path, *, overwrite: bool = False) -> Path:
     import sgkit
 
     path = Path(path)
+    # read_plink's dosages behind its calls are derived data: not stored twice.
+    ds = ds.drop_vars(ALT_COUNT, errors="ignore")
     with atomic_output(path, overwrite=overwrite, what="Zarr store", store=True) as tmp:
         sgkit.save_dataset(ds, str(tmp))
     return path

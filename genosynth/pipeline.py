@@ -241,6 +241,25 @@ class GenerativePipeline(Pipeline):
     (32, 4, 2)
     """
 
+    def fit(self, X, y=None, **params):
+        """Fit the steps as :class:`~sklearn.pipeline.Pipeline` does, handing on the latent layout.
+
+        When the final step's ``fit`` takes ``latent_channels`` (the
+        diffusion model), it is passed the ``latent_channels`` of the step
+        that feeds it (the VAE), so that the two read the latent in one
+        layout; a contradicting setting on the final step is refused there.
+        """
+        name, final = self.steps[-1]
+        decoders = _decoder_steps(self)
+        channels = getattr(decoders[0], "latent_channels", None) if decoders else None
+        takes_layout = (
+            final not in (None, "passthrough")
+            and "latent_channels" in inspect.signature(final.fit).parameters
+        )
+        if takes_layout and isinstance(channels, int) and f"{name}__latent_channels" not in params:
+            params[f"{name}__latent_channels"] = channels
+        return super().fit(X, y, **params)
+
     @available_if(_final_estimator_can_sample)
     def sample(self, n_samples=1, *, y=None, random_state=None, **sample_params):
         """Sample ``(G, y)``: genotypes on the selected panel and their labels.

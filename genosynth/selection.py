@@ -37,6 +37,7 @@ from genosynth.data._genotypes import (
 )
 from genosynth.stats._clumping import GreedyClumper
 from genosynth.stats._genetics import minor_allele_frequency
+from genosynth.stats._pvalues import p_from_neglog10
 
 __all__ = ["GWASSelector"]
 
@@ -423,7 +424,7 @@ class GWASSelector(SelectorMixin, BaseEstimator):
         L = len(qc)
         selected = np.zeros(L, dtype=bool)
         selected[chosen] = True
-        p = np.minimum(1.0, np.power(10.0, -result.neglog10p))
+        p = p_from_neglog10(result.neglog10p)
         self.n_features_in_ = L
         self.test_ = kind
         self.scores_ = result.neglog10p

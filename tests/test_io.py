@@ -94,11 +94,11 @@ def test_read_plink_matches_sgkit_reader_across_chunks(cohort, tmp_path, monkeyp
 
 def test_read_plink_reads_dosages_directly_unless_the_calls_change(cohort, tmp_path):
     """The data layer's shortcut to read_plink's dosages is exact and falls back safely."""
-    from genosynth.data._genotypes import _call_genotype_to_dosage, _registered_dosage
+    from genosynth.data._genotypes import _call_genotype_to_dosage, _direct_dosage
 
     G, variants, y = cohort
     ds = read_plink(write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c"))
-    assert _registered_dosage(ds) is not None
+    assert _direct_dosage(ds) is not None
     via_calls = _call_genotype_to_dosage(
         ds["call_genotype"].values, ds["call_genotype_mask"].values
     )
@@ -107,24 +107,24 @@ def test_read_plink_reads_dosages_directly_unless_the_calls_change(cohort, tmp_p
     # Subsetting samples or masking calls changes the arrays: the ordinary path must run.
     rows = [5, 0, 7]
     subset = ds.isel(samples=rows)
-    assert _registered_dosage(subset) is None
+    assert _direct_dosage(subset) is None
     np.testing.assert_array_equal(as_genotypes(subset)[0], G[rows])
     i, j = np.argwhere(G >= 0)[0]
     extra = np.zeros(ds["call_genotype_mask"].shape, dtype=bool)
     extra[j, i] = True  # (variants, samples, ploidy)
     masked = ds.assign(call_genotype_mask=ds["call_genotype_mask"] | extra)
-    assert _registered_dosage(masked) is None
+    assert _direct_dosage(masked) is None
     assert as_genotypes(masked)[0][i, j] == -1
 
 
 def test_read_plink_samples_keeps_the_fast_path(cohort, tmp_path):
-    from genosynth.data._genotypes import _registered_dosage
+    from genosynth.data._genotypes import _direct_dosage
 
     G, variants, y = cohort
     prefix = write_plink(to_dataset(G, y=y, variants=variants), tmp_path / "c")
     rows = np.array([7, 2, 3])
     ds = read_plink(prefix, samples=rows)
-    assert _registered_dosage(ds) is not None
+    assert _direct_dosage(ds) is not None
     np.testing.assert_array_equal(as_genotypes(ds)[0], G[rows])
     np.testing.assert_array_equal(ds["sample_phenotype"].values, y[rows])
     full = read_plink(prefix)

@@ -34,12 +34,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from genosynth.data._genotypes import as_genotypes, check_labels
 from genosynth.data._labels import (
-    check_trait,
-    draw_trait,
     has_continuous_label,
     requested,
+    requested_labels,
     trait_summary,
 )
+from genosynth.stats._genetics import allele_frequency_from_counts
 
 # Rows drawn per chunk when sampling, so the uniform draws never need n x L floats.
 _CHUNK = 4096
@@ -61,32 +61,6 @@ def _fit_inputs(est, X, y):
     est.classes_ = classes
     est.class_prior_ = counts / counts.sum()
     return G, y_idx
-
-
-def _requested_labels(est, n_samples, y, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Class indices (or trait values) of the rows to generate, and the labels to report."""
-    if y is not None and np.ndim(y) == 1 and n_samples not in (1, np.size(y)):
-        raise ValueError(
-            f"n_samples={n_samples} conflicts with y of length {np.size(y)}; "
-            "with an array y, one row is generated per entry"
-        )
-    n, y = requested(n_samples, y)
-    if has_continuous_label(est):
-        values = draw_trait(est.label_quantiles_, n, rng) if y is None else y
-        values = check_trait(values, est.label_quantiles_)
-        return values, values
-    if y is None:
-        idx = rng.choice(est.classes_.size, size=n, p=est.class_prior_)
-        return idx, est.classes_[idx]
-    idx = np.searchsorted(est.classes_, y)
-    idx = np.clip(idx, 0, est.classes_.size - 1)
-    unknown = est.classes_[idx] != y
-    if unknown.any():
-        raise ValueError(
-            f"y contains labels not seen in fit: {np.unique(y[unknown])[:5].tolist()}; "
-            f"known labels are {est.classes_.tolist()}"
-        )
-    return idx, est.classes_[idx]
 
 
 def _trait_genotype_frequencies(G: np.ndarray, t: np.ndarray):
@@ -197,7 +171,7 @@ class AlleleFrequencySampler(BaseEstimator):
         if self.label_type_ == "continuous":
             freqs, self.genotype_slopes_ = _trait_genotype_frequencies(G, y_idx)
             self.genotype_freqs_ = freqs[None]
-            self.allele_freqs_ = (freqs[..., 1] + 2 * freqs[..., 2])[None] / 2
+            self.allele_freqs_ = allele_frequency_from_counts(freqs)[None]
             return self
         counts = np.stack(
             [
@@ -212,7 +186,7 @@ class AlleleFrequencySampler(BaseEstimator):
         empty = counts.sum(axis=-1) == 0
         counts[empty] = pooled[np.nonzero(empty)[1]]
         freqs = counts / counts.sum(axis=-1, keepdims=True)
-        self.allele_freqs_ = (freqs[..., 1] + 2 * freqs[..., 2]) / 2
+        self.allele_freqs_ = allele_frequency_from_counts(freqs)
         if self.hwe:
             p = self.allele_freqs_
             freqs = np.stack([(1 - p) ** 2, 2 * p * (1 - p), p**2], axis=-1)
@@ -239,7 +213,7 @@ class AlleleFrequencySampler(BaseEstimator):
         """
         check_is_fitted(self)
         rng = check_random_state(random_state)
-        labels, y_out = _requested_labels(self, n_samples, y, rng)
+        labels, y_out = requested_labels(self, n_samples, y, rng)
         continuous = has_continuous_label(self)
         G = np.empty((labels.size, self.n_features_in_), dtype=np.int8)
         # A trait gives every row its own frequencies: fewer rows per chunk.
@@ -262,7 +236,7 @@ class AlleleFrequencySampler(BaseEstimator):
         freqs = np.clip(freqs, 0.0, None)
         freqs /= freqs.sum(axis=-1, keepdims=True)
         if self.hwe:
-            p = freqs[..., 1] / 2 + freqs[..., 2]
+            p = allele_frequency_from_counts(freqs)
             freqs = np.stack([(1 - p) ** 2, 2 * p * (1 - p), p**2], axis=-1)
         return freqs
 
@@ -348,7 +322,7 @@ class Copycat(BaseEstimator):
             n, _ = requested(n_samples, None)
             rows = rng.randint(0, len(self._traits), size=n)
             return self.genotypes_[self._trait_order[rows]], self._traits[rows]
-        labels, y_out = _requested_labels(self, n_samples, y, rng)
+        labels, y_out = requested_labels(self, n_samples, y, rng)
         if has_continuous_label(self):
             right = np.clip(np.searchsorted(self._traits, labels), 1, len(self._traits) - 1)
             left = right - 1

@@ -46,10 +46,10 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth.baselines import _fit_inputs, _requested_labels
+from genosynth.baselines import _fit_inputs
 from genosynth.data._genotypes import _is_dataset, variant_table
 from genosynth.data._haplotypes import PHASING_NEEDED, as_haplotypes
-from genosynth.data._labels import has_continuous_label
+from genosynth.data._labels import has_continuous_label, requested_labels
 
 # Synthetic individuals copied at a time: bounds the per-SNP state and, with a donor
 # cap, the (rows x training individuals) table of copies already made.
@@ -587,7 +587,7 @@ class HaplotypeMosaic(BaseEstimator):
         check_is_fitted(self)
         rng = _rng(random_state)
         label_rng = np.random.RandomState(rng.integers(2**32))
-        labels, y_out = _requested_labels(self, n_samples, y, label_rng)
+        labels, y_out = requested_labels(self, n_samples, y, label_rng)
         start, size = self._pools(labels)
         cap = self._donor_cap()
         self._check_donor_cap()

@@ -203,41 +203,45 @@ def _array_to_dosage(X, allow_rounding: bool) -> np.ndarray:
     return arr.astype(np.int8, copy=False)
 
 
-# Lazy dosages behind lazily derived calls, keyed by the dask names of the
-# calls and of the mask. A reader that builds ``call_genotype`` from dosages
-# (read_plink) registers them, and the data layer then reads the dosages
-# directly instead of expanding them into calls and back (2-3x faster on a
-# 20,000 x 40,000 cohort, benchmarks/README.md). Dask names are content
-# tokens, so a match means exactly these arrays; any change to the Dataset's
-# calls (subsetting samples, rechunking, editing) gives new names and the
-# ordinary path.
-_DOSAGE_SOURCES: dict[tuple[str, str], object] = {}
-_MAX_DOSAGE_SOURCES = 64
+# A reader that builds ``call_genotype`` from dosages (read_plink) keeps those dosages in
+# the Dataset as ``call_alt_count`` (variants, samples; int8, -1 missing), with the dask
+# names of the calls and mask derived from them in its ``derived_from`` attribute. The data
+# layer then reads the dosages directly instead of expanding them into calls and back (2-3x
+# faster on a 20,000 x 40,000 cohort, benchmarks/README.md). Dask names are content
+# tokens, so a match means exactly these calls; any change to the calls (subsetting
+# samples, rechunking, editing) gives new names and the ordinary path.
+ALT_COUNT = "call_alt_count"
 
 
-def register_dosage_source(calls, mask, dosage) -> None:
-    """Declare dask ``dosage`` (variants, samples) int8, -1 missing, as the source of
-    ``calls``/``mask`` (dask arrays derived from it)."""
-    if len(_DOSAGE_SOURCES) >= _MAX_DOSAGE_SOURCES:
-        _DOSAGE_SOURCES.pop(next(iter(_DOSAGE_SOURCES)))
-    _DOSAGE_SOURCES[(calls.name, mask.name)] = dosage
+def alt_count_variable(dosage, calls, mask):
+    """The ``call_alt_count`` variable of lazy ``dosage`` (variants, samples) int8, -1
+    missing, from which the dask arrays ``calls`` and ``mask`` were derived."""
+    return (
+        ("variants", "samples"),
+        dosage,
+        {
+            "derived_from": [calls.name, mask.name],
+            "comment": "alternate-allele count per call, -1 missing; the source of call_genotype",
+        },
+    )
 
 
-def _registered_dosage(ds):
-    """(samples, variants) lazy dosages registered for the Dataset's calls, else None."""
-    if "call_genotype" not in ds or "call_genotype_mask" not in ds:
+def _direct_dosage(ds):
+    """(samples, variants) lazy dosages behind the Dataset's very calls, else None."""
+    if ALT_COUNT not in ds or "call_genotype" not in ds or "call_genotype_mask" not in ds:
         return None
     calls, mask = ds["call_genotype"].data, ds["call_genotype_mask"].data
     if not (_is_dask(calls) and _is_dask(mask)):
         return None
-    dosage = _DOSAGE_SOURCES.get((calls.name, mask.name))
-    return None if dosage is None else dosage.T
+    if list(ds[ALT_COUNT].attrs.get("derived_from", ())) != [calls.name, mask.name]:
+        return None
+    return ds[ALT_COUNT].data.T
 
 
 def _dataset_block(ds, var: str, sl: slice, allow_rounding: bool) -> np.ndarray:
-    registered = _registered_dosage(ds)
-    if registered is not None:
-        return np.ascontiguousarray(registered[:, sl].compute())
+    direct = _direct_dosage(ds)
+    if direct is not None:
+        return np.ascontiguousarray(direct[:, sl].compute())
     if var == "call_genotype":
         names = [var] + (["call_genotype_mask"] if "call_genotype_mask" in ds else [])
         # One compute for calls and mask: with a lazy reader (sgkit's PLINK

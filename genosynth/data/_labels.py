@@ -55,7 +55,8 @@ def has_continuous_label(est) -> bool:
 def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
     """The rows a ``sample`` call asks for: their number, and their labels unless ``y`` is None.
 
-    An array ``y`` asks for one row per entry, and ``n_samples`` is then ignored.
+    An array ``y`` asks for one row per entry; ``n_samples`` must then be left
+    at 1 or equal its length (any other count is refused, not overridden).
 
     Examples
     --------
@@ -63,6 +64,10 @@ def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
     (3, array([1, 1, 1]))
     >>> requested(1, [0.5, 2.0])
     (2, array([0.5, 2. ]))
+    >>> requested(5, [0, 1])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: n_samples=5 conflicts with y of length 2; ...
     """
     if y is None:
         return _check_n_samples(n_samples), None
@@ -72,7 +77,12 @@ def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
         return n, np.full(n, values.item())
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"y must be None, a scalar or a non-empty 1-D array, got {values.shape}")
-    return values.size, values  # one row per entry, whatever n_samples says
+    if _check_n_samples(n_samples) not in (1, values.size):
+        raise ValueError(
+            f"n_samples={n_samples} conflicts with y of length {values.size}; "
+            "with an array y, one row is generated per entry"
+        )
+    return values.size, values
 
 
 def class_codes(n_samples, y, classes: np.ndarray, prior: np.ndarray, rng) -> np.ndarray:
@@ -95,6 +105,32 @@ def class_codes(n_samples, y, classes: np.ndarray, prior: np.ndarray, rng) -> np
             f"labels {unknown.tolist()} were not seen in fit (classes: {classes.tolist()})"
         )
     return np.searchsorted(classes, values)
+
+
+def requested_labels(est, n_samples, y, rng) -> tuple[np.ndarray, np.ndarray]:
+    """What a fitted generator's ``sample`` call asks for: one label coder for every generator.
+
+    Returns the class codes (indices into ``est.classes_``) or, for a
+    quantitative trait, the trait values of the rows to generate, and the
+    labels to report with them. ``y=None`` draws from the training label mix
+    (``est.class_prior_``, or the trait's quantiles); trait requests outside
+    the training range and unseen classes are refused.
+
+    Examples
+    --------
+    >>> class Fitted:
+    ...     classes_, class_prior_ = np.array(["case", "control"]), np.array([0.3, 0.7])
+    >>> requested_labels(Fitted(), 1, ["control", "case"], None)
+    (array([1, 0]), array(['control', 'case'], dtype='<U7'))
+    """
+    if has_continuous_label(est):
+        n, values = requested(n_samples, y)
+        if values is None:
+            values = draw_trait(est.label_quantiles_, n, rng)
+        values = check_trait(values, est.label_quantiles_)
+        return values, values
+    codes = class_codes(n_samples, y, est.classes_, est.class_prior_, rng)
+    return codes, est.classes_[codes]
 
 
 def trait_summary(values: np.ndarray) -> tuple[float, float, np.ndarray]:

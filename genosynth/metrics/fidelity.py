@@ -111,7 +111,7 @@ def genotype_frequency_metrics(real, synthetic, *, hwe_alpha=1e-6) -> dict:
     (0.3333333333333333, 0.0, 1.0)
     """
     R, S = _pair(real, synthetic)
-    c_r, c_s = genotype_counts(R), genotype_counts(S)
+    c_r, c_s = genotype_counts(R)[:, :3], genotype_counts(S)[:, :3]  # called genotypes
     with np.errstate(invalid="ignore", divide="ignore"):
         f_r = c_r / c_r.sum(axis=1, keepdims=True)
         f_s = c_s / c_s.sum(axis=1, keepdims=True)

@@ -8,14 +8,12 @@ from sklearn.decomposition import PCA
 
 from genosynth.metrics import _inputs
 from genosynth.metrics._stats import quiet_mean
+from genosynth.stats._genetics import allele_frequencies
 
 
 def _standardiser(R: np.ndarray):
     """Genotype standardisation fitted on the real cohort (Patterson et al. 2006)."""
-    called = R >= 0
-    n_called = called.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = np.where(called, R, 0).sum(axis=0) / (2 * n_called)
+    p = allele_frequencies(R)
     scale = np.sqrt(2 * p * (1 - p))
     keep = np.isfinite(scale) & (scale > 0)
     mean, scale = 2 * p[keep], scale[keep]

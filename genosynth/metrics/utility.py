@@ -24,6 +24,7 @@ from genosynth.metrics._stats import (
     safe_ratio,
     stratified_bootstrap,
 )
+from genosynth.stats._pvalues import p_from_neglog10
 
 # Inverse L2 strength of the default TSTR model on standardised dosages: strong
 # shrinkage, as suits ~1,000 correlated, individually weak predictors.
@@ -377,7 +378,7 @@ def association_recovery(
         beta, neglog10p = scan.beta.astype(np.float64), scan.neglog10p.astype(np.float64)
         ok = np.isfinite(beta) & np.isfinite(neglog10p)
         beta, neglog10p = np.where(ok, beta, np.nan), np.where(ok, neglog10p, np.nan)
-        p = np.minimum(1.0, np.power(10.0, -neglog10p))
+        p = p_from_neglog10(neglog10p)
         q = bh_qvalues(p)
         res[name] = {
             "beta": beta,

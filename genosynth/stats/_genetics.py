@@ -11,6 +11,9 @@ from scipy.special import gammaln
 
 from genosynth.data._genotypes import as_genotypes
 
+# Rows per int16 partial sum: 8,000 rows x dosage^2 <= 4 cannot overflow int16.
+_ROWS_INT16 = 8000
+
 
 def named_genotypes(X, name: str):
     """``X`` as int8 dosages plus its variant table (None for arrays); errors name ``X``."""
@@ -21,19 +24,44 @@ def named_genotypes(X, name: str):
 
 
 def genotype_counts(G: np.ndarray) -> np.ndarray:
-    """Counts of genotypes 0/1/2 per variant, shape (n_variants, 3); missing not counted."""
-    return np.stack([(G == g).sum(axis=0) for g in range(3)], axis=1)
+    """Counts of dosage 0, 1, 2 and missing (-1) per variant, shape (n_variants, 4), int64.
+
+    ``G`` is an int8 dosage matrix (n, L). Uses int16 partial sums of ``g``,
+    ``g^2`` and ``g < 0`` over row chunks (three cheap reductions instead of
+    four comparisons), then solves for the counts: ``sum g = n1 + 2 n2 - nm``
+    and ``sum g^2 = n1 + 4 n2 + nm``.
+
+    Examples
+    --------
+    >>> genotype_counts(np.array([[0, 2], [1, -1], [2, 2]], dtype=np.int8))
+    array([[1, 1, 1, 0],
+           [0, 0, 2, 1]])
+    """
+    n, m = G.shape
+    s1 = np.zeros(m, dtype=np.int64)
+    s2 = np.zeros(m, dtype=np.int64)
+    nm = np.zeros(m, dtype=np.int64)
+    for start in range(0, n, _ROWS_INT16):
+        g = G[start : start + _ROWS_INT16]
+        s1 += np.add.reduce(g, axis=0, dtype=np.int16)
+        s2 += np.add.reduce(g * g, axis=0, dtype=np.int16)
+        nm += np.add.reduce(g < 0, axis=0, dtype=np.int16)
+    n2 = (s2 - s1) // 2 - nm
+    n1 = s1 + nm - 2 * n2
+    n0 = n - n1 - n2 - nm
+    return np.stack([n0, n1, n2, nm], axis=1)
 
 
 def allele_frequency_from_counts(counts: np.ndarray) -> np.ndarray:
     """Alternate-allele frequency per variant from its genotype counts (NaN if no call).
 
-    ``counts`` has shape (n_variants, 3 or more): the counts of genotypes 0, 1 and 2
-    first (a fourth column, missing calls, is ignored).
+    ``counts`` has shape (..., n_variants, 3 or more): the counts (or
+    frequencies) of genotypes 0, 1 and 2 first (a fourth column, missing calls,
+    is ignored).
     """
-    n = counts[:, :3].sum(axis=1)
+    n = counts[..., :3].sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (counts[:, 1] + 2 * counts[:, 2]) / (2.0 * n)
+        return (counts[..., 1] + 2 * counts[..., 2]) / (2.0 * n)
 
 
 def minor_allele_frequency(counts: np.ndarray) -> np.ndarray:

@@ -114,9 +114,7 @@ def fit_label_model(G, codes, n_classes, *, random_state=None, n_jobs=None) -> d
         # not threads, since liblinear draws from the C library's one random stream, and
         # interleaved draws would make the losses depend on the timing.
         tasks = [(C, *rows) for C in sorted(CANDIDATE_C, reverse=True) for rows in split]
-        results = Parallel(n_jobs=n_jobs)(
-            delayed(held_out_loss)(*task) for task in tasks
-        )
+        results = Parallel(n_jobs=n_jobs)(delayed(held_out_loss)(*task) for task in tasks)
         for C, loss in results:
             losses[C] = losses.get(C, 0.0) + loss / len(X)
         best = min(losses, key=losses.get)

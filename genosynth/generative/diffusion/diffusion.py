@@ -18,12 +18,9 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from genosynth.data._genotypes import check_labels
 from genosynth.data._labels import (
-    check_trait,
-    class_codes,
-    draw_trait,
     has_continuous_label,
     positive_int,
-    requested,
+    requested_labels,
     trait_summary,
 )
 from genosynth.generative._torch_estimator import TorchEstimatorMixin
@@ -47,6 +44,9 @@ from genosynth.generative.diffusion._schedules import (
 )
 
 _N_VALIDATION_REPEATS = 4
+# Channels per latent position under latent_channels="auto" when no VAE hands them on:
+# GenotypeVAE's default.
+_DEFAULT_LATENT_CHANNELS = 8
 # (hidden_size, n_blocks) of each denoiser when set to "auto"; measured choices,
 # see benchmarks/README.md ("Denoiser").
 _AUTO_SIZES = {"mlp": (256, 3), "conv": (128, 3)}
@@ -131,10 +131,13 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Residual blocks of the denoiser. ``"auto"``: 3 for both (for
         ``"conv"`` a receptive field of 13 tokens, 52 latent positions with
         ``patch_size=4``).
-    latent_channels : int, default=8
+    latent_channels : int or "auto", default="auto"
         Channels per latent position, for ``denoiser="conv"`` (must divide
-        the number of latent features; set it to the VAE's
-        ``latent_channels``). Ignored by ``"mlp"``.
+        the number of latent features). ``"auto"``: the channels the
+        upstream VAE hands on when a :class:`~genosynth.GenerativePipeline`
+        fits this step (the ``latent_channels`` argument of :meth:`fit`),
+        else 8, the VAE's default. An int that contradicts the VAE's is
+        refused rather than read in the wrong layout. Ignored by ``"mlp"``.
     patch_size : int, default=4
         Consecutive latent positions that ``denoiser="conv"`` reads as one
         token. Patches of 4 with a stream of 128 channels learn as well as
@@ -306,7 +309,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
 
     _parameter_constraints = {
         "denoiser": [StrOptions({*DENOISERS, "auto"})],
-        "latent_channels": [Interval(Integral, 1, None, closed="left")],
+        "latent_channels": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "patch_size": [Interval(Integral, 1, None, closed="left")],
         "hidden_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "n_blocks": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
@@ -340,7 +343,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         denoiser="auto",
         hidden_size="auto",
         n_blocks="auto",
-        latent_channels=8,
+        latent_channels="auto",
         patch_size=4,
         n_timesteps=1000,
         beta_schedule="cosine",
@@ -411,15 +414,28 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             return cap
         return min(cap, math.ceil(budget / max(n_fit, 1)))
 
-    def _resolved_denoiser(self, n_features: int) -> str:
+    def _resolved_channels(self, handed_on) -> int:
+        """Channels per latent position: the parameter, or what the VAE hands on."""
+        if handed_on is not None:
+            handed_on = positive_int(handed_on, "latent_channels")
+            if self.latent_channels not in ("auto", handed_on):
+                raise ValueError(
+                    f"latent_channels={self.latent_channels} contradicts the VAE's latent of "
+                    f"{handed_on} channels per position; leave it 'auto' or set it to "
+                    f"{handed_on}"
+                )
+            return handed_on
+        return _DEFAULT_LATENT_CHANNELS if self.latent_channels == "auto" else self.latent_channels
+
+    def _resolved_denoiser(self, n_features: int, channels: int) -> str:
         """The network ``denoiser`` names for a latent of ``n_features`` values."""
         if self.denoiser != "auto":
             return self.denoiser
         # The conv network needs whole positions of latent_channels values.
-        return "mlp" if n_features % self.latent_channels else "conv"
+        return "mlp" if n_features % channels else "conv"
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, Z, y):
+    def fit(self, Z, y, *, latent_channels=None):
         """Fit the denoiser on latents ``Z`` with labels ``y``.
 
         Parameters
@@ -429,6 +445,11 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels (binary or multi-class) or a quantitative trait
             (see ``label_type``).
+        latent_channels : int, default=None
+            The layout of ``Z``: values per latent position, as the encoder
+            that made it lays them out. A :class:`~genosynth.GenerativePipeline`
+            passes its VAE's; None leaves it to the ``latent_channels``
+            parameter.
 
         Returns
         -------
@@ -438,11 +459,12 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Z = check_array(Z, dtype=np.float32, ensure_min_samples=2, input_name="Z")
         labels = self._fit_labels(y, Z.shape[0])
         self.n_features_in_ = Z.shape[1]
-        architecture = self._resolved_denoiser(Z.shape[1])
-        if architecture == "conv" and Z.shape[1] % self.latent_channels:
+        channels = self._resolved_channels(latent_channels)
+        architecture = self._resolved_denoiser(Z.shape[1], channels)
+        if architecture == "conv" and Z.shape[1] % channels:
             raise ValueError(
                 f"denoiser='conv' reads the {Z.shape[1]} latent features as positions of "
-                f"latent_channels={self.latent_channels} values, which does not divide them; "
+                f"latent_channels={channels} values, which does not divide them; "
                 "set latent_channels to the VAE's"
             )
         self.mean_ = Z.mean(0)
@@ -463,7 +485,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             "n_blocks": _AUTO_SIZES[architecture][1] if auto_blocks else self.n_blocks,
         }
         if architecture == "conv":
-            self.module_config_["channels"] = self.latent_channels
+            self.module_config_["channels"] = channels
             self.module_config_["patch"] = self.patch_size
         with seeded(seed):
             module = self._build_module(self.module_config_).to(device)
@@ -609,14 +631,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Returns what the network sees (class indices, or standardised values
         of a continuous label) and the labels to report.
         """
+        seen, labels = requested_labels(self, n_samples, y, rng)
         if has_continuous_label(self):
-            n, values = requested(n_samples, y)
-            if values is None:
-                values = draw_trait(self.label_quantiles_, n, rng)
-            values = check_trait(values, self.label_quantiles_)
-            return ((values - self.label_mean_) / self.label_scale_).astype(np.float32), values
-        codes = class_codes(n_samples, y, self.classes_, self.class_prior_, rng)
-        return codes, self.classes_[codes]
+            return ((seen - self.label_mean_) / self.label_scale_).astype(np.float32), labels
+        return seen, labels
 
     def sample(
         self,
