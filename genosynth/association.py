@@ -45,9 +45,9 @@ from scipy import stats
 from scipy.special import expit
 
 from genosynth.data._genotypes import (
+    _direct_dosage,
     _is_dask,
     _is_dataset,
-    _registered_dosage,
     check_labels,
     default_variants,
     iter_variant_blocks,
@@ -832,7 +832,7 @@ def gather_columns(X, index: np.ndarray, block_size: int | None) -> np.ndarray:
 
 def _subset_variants(X, sorted_idx: np.ndarray):
     if _is_dataset(X):
-        registered = _registered_dosage(X)  # read_plink: gather the dosages directly
+        registered = _direct_dosage(X)  # read_plink: gather the dosages directly
         if registered is not None:
             return registered[:, sorted_idx]
         return X.isel(variants=sorted_idx)

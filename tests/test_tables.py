@@ -18,7 +18,9 @@ def test_phenotype_is_matched_by_id_with_plink_coding(tmp_path):
     # Rows follow the genotype data's order; an id the table leaves out is missing.
     y = read_phenotype(path, ["a", "b", "c", "d"])
     np.testing.assert_array_equal(y, [0.0, np.nan, 1.0, np.nan])
-    np.testing.assert_array_equal(read_phenotype(path, ["c", "a"], column="age"), [40.0, 50.0])
+    np.testing.assert_array_equal(
+        read_phenotype(path, ["c", "a", "b"], column="age"), [40.0, 50.0, 61.0]
+    )
     # A 0 in a 1/2 column is PLINK's missing value, and the reader says it read it so.
     path0 = write(tmp_path, "IID y\na 1\nb 2\nc 0\n", "zero.txt")
     with pytest.warns(UserWarning, match="reading 0 as missing"):
@@ -53,7 +55,9 @@ def test_covariates_align_and_missing_is_nan(tmp_path):
     path = write(tmp_path, "IID age pc1\nb 61 -0.2\na 50 NA\n")
     X = read_covariates(path, ["a", "b", "c"])
     np.testing.assert_array_equal(X, [[50.0, np.nan], [61.0, -0.2], [np.nan, np.nan]])
-    assert align_samples(read_sample_table(path), ["b"]).index.tolist() == ["b"]
+    assert align_samples(read_sample_table(path), ["b", "a"]).index.tolist() == ["b", "a"]
+    with pytest.raises(ValueError, match=r"1 sample id\(s\) in the sample file are not in"):
+        align_samples(read_sample_table(path), ["b"])
 
 
 def test_fam_and_table_share_plink_missing_coding(tmp_path):

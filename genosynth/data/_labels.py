@@ -55,8 +55,7 @@ def has_continuous_label(est) -> bool:
 def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
     """The rows a ``sample`` call asks for: their number, and their labels unless ``y`` is None.
 
-    An array ``y`` asks for one row per entry; ``n_samples`` must then be left
-    at 1 or equal its length (any other count is refused, not overridden).
+    An array ``y`` asks for one row per entry, and ``n_samples`` is then ignored.
 
     Examples
     --------
@@ -64,10 +63,6 @@ def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
     (3, array([1, 1, 1]))
     >>> requested(1, [0.5, 2.0])
     (2, array([0.5, 2. ]))
-    >>> requested(5, [0, 1])  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: n_samples=5 conflicts with y of length 2; ...
     """
     if y is None:
         return _check_n_samples(n_samples), None
@@ -77,12 +72,7 @@ def requested(n_samples, y) -> tuple[int, np.ndarray | None]:
         return n, np.full(n, values.item())
     if values.ndim != 1 or values.size == 0:
         raise ValueError(f"y must be None, a scalar or a non-empty 1-D array, got {values.shape}")
-    if _check_n_samples(n_samples) not in (1, values.size):
-        raise ValueError(
-            f"n_samples={n_samples} conflicts with y of length {values.size}; "
-            "with an array y, one row is generated per entry"
-        )
-    return values.size, values
+    return values.size, values  # one row per entry, whatever n_samples says
 
 
 def class_codes(n_samples, y, classes: np.ndarray, prior: np.ndarray, rng) -> np.ndarray:

@@ -1,0 +1,274 @@
+"""Speed of the default pipeline: fit time, peak memory and sampling throughput.
+
+Three tables, every figure naming its arithmetic path (float32 or bfloat16):
+
+* **fit** at each ``--fit-sizes`` N (80% train): the whole pipeline's fit split
+  into GWAS, VAE network, label model and diffusion, peak RSS, and sampling
+  throughput of one call of 8,000 individuals (decoding and the label model's
+  rejection included), cold and warm;
+* **sampling** at each ``--snps`` K on the N = 10,000 cohort: warm throughput
+  of 8,000 per call, from models fitted for ``--sampling-epochs`` epochs (the
+  cost of a network evaluation does not depend on how long it was trained);
+* each configuration given with ``--config NAME=JSON`` (pipeline ``set_params``
+  keys, e.g. ``'before={"diffusion__max_iter": 160}'``) runs side by side with
+  the default in the same invocation.
+
+``--dtype float32`` (the default here) forces float32 arithmetic in every
+stage, as on a CPU without native bfloat16; ``--dtype auto`` takes what the
+machine computes natively. Each run is its own process (its own peak RSS);
+simulated cohorts are cached as Zarr under ``--cache``.
+
+Usage::
+
+    python benchmarks/bench_speed.py                               # N = 10,000, K = 1,024
+    python benchmarks/bench_speed.py --fit-sizes 10000,30000 --snps 512,1024,2048
+    python benchmarks/bench_speed.py --config 'before={"diffusion__max_iter": 160}'
+
+Prints markdown tables (copy them into benchmarks/README.md with the date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import re
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FLOAT32 = {
+    "vae__training_dtype": "float32",
+    "vae__decoding_dtype": "float32",
+    "diffusion__training_dtype": "float32",
+    "diffusion__sampling_dtype": "float32",
+}
+N_SAMPLED = 8000
+
+
+def _cohort(n: int, n_variants: int, seed: int, cache: Path):
+    """The default simulated cohort, from the Zarr cache when it is there."""
+    from genosynth.datasets import simulate_case_control
+    from genosynth.io import load_zarr, save_zarr
+
+    path = cache / f"cohort_n{n}_v{n_variants}_s{seed}.zarr"
+    if not path.exists():
+        t0 = time.perf_counter()
+        ds = simulate_case_control(
+            n,
+            n_variants=n_variants,
+            n_causal=200,
+            heritability=0.5,
+            prevalence=0.3,
+            random_state=seed,
+            n_jobs=2,
+        )
+        print(f"simulated N={n} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        cache.mkdir(parents=True, exist_ok=True)
+        save_zarr(ds, path)
+    return load_zarr(path).load()
+
+
+def _pipeline(n_snps: int, seed: int, params: dict):
+    from genosynth import ConditionalLatentDiffusion, GenerativePipeline, GenotypeVAE, GWASSelector
+
+    pipe = GenerativePipeline(
+        [
+            ("gwas", GWASSelector(n_snps=n_snps)),
+            ("vae", GenotypeVAE(random_state=seed)),
+            ("diffusion", ConditionalLatentDiffusion(random_state=seed)),
+        ]
+    )
+    return pipe.set_params(**params)
+
+
+def _arithmetic(pipe) -> str:
+    from genosynth.generative._torch_utils import resolve_dtype
+
+    vae, diffusion = pipe["vae"], pipe["diffusion"]
+    paths = {
+        "VAE fit": resolve_dtype(vae._device(), vae.training_dtype),
+        "decode": resolve_dtype(vae._device(), vae.decoding_dtype),
+        "diffusion fit": resolve_dtype(diffusion._device(), diffusion.training_dtype),
+        "sample": resolve_dtype(diffusion._device(), diffusion.sampling_dtype),
+    }
+    kinds = set(paths.values())
+    return kinds.pop() if len(kinds) == 1 else ", ".join(f"{k} {v}" for k, v in paths.items())
+
+
+def _throughput(pipe, y, seed) -> float:
+    t0 = time.perf_counter()
+    G, _ = pipe.sample(y=y, random_state=seed)
+    return len(G) / (time.perf_counter() - t0)
+
+
+def run_fit(n: int, n_snps: int, n_variants: int, seed: int, params: dict, cache: Path) -> dict:
+    """Fit the pipeline on 80% of the cohort; time its stages; sample 8,000 twice."""
+    from sklearn.model_selection import train_test_split
+
+    from genosynth.data._genotypes import as_genotypes
+    from genosynth.stats._label_model import fit_label_model
+
+    ds = _cohort(n, n_variants, seed, cache)
+    y = np.asarray(ds["sample_phenotype"].values)
+    idx_tr, _ = train_test_split(np.arange(n), test_size=0.2, stratify=y, random_state=seed)
+    pipe = _pipeline(n_snps, seed, params)
+    pipe.set_params(verbose=True)  # sklearn prints each step's time
+    log = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(log):
+        pipe.fit(ds.isel(samples=idx_tr), y[idx_tr])
+    fit_s = time.perf_counter() - t0
+    stage = {
+        m[1]: float(m[2]) * (60 if m[3] == "min" else 1)
+        for m in re.finditer(r"Processing (\w+), total=\s*([\d.]+)(min|s)", log.getvalue())
+    }
+    label_s = float("nan")
+    if pipe["vae"].has_label_model():
+        # The label model's share of the VAE step: the same fit again, timed on its own.
+        import torch
+
+        panel = as_genotypes(ds.isel(samples=idx_tr))[0][:, pipe["gwas"].get_support()]
+        codes = np.searchsorted(pipe["vae"].label_classes_, y[idx_tr])
+        t0 = time.perf_counter()
+        fit_label_model(panel, codes, 2, random_state=0, n_jobs=torch.get_num_threads())
+        label_s = time.perf_counter() - t0
+    y_req = y[idx_tr][:N_SAMPLED]
+    cold = _throughput(pipe, y_req, seed + 1)
+    warm = _throughput(pipe, y_req, seed + 2)
+    return {
+        "N": n,
+        "K": n_snps,
+        "arithmetic": _arithmetic(pipe),
+        "fit_s": fit_s,
+        "gwas_s": stage.get("gwas", float("nan")),
+        "vae_s": stage.get("vae", float("nan")),
+        "label_model_s": label_s,
+        "diffusion_s": stage.get("diffusion", float("nan")),
+        "vae_epochs": pipe["vae"].n_iter_,
+        "diffusion_epochs": pipe["diffusion"].n_iter_,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "cold_per_s": cold,
+        "warm_per_s": warm,
+    }
+
+
+def run_sampling(n_snps: int, n_variants: int, seed: int, params: dict, epochs: int, cache):
+    """Warm throughput at panel size ``n_snps`` (short fits: the cost is per evaluation)."""
+    ds = _cohort(10_000, n_variants, seed, cache)
+    y = np.asarray(ds["sample_phenotype"].values)
+    pipe = _pipeline(n_snps, seed, {"vae__max_iter": epochs, "diffusion__max_iter": epochs})
+    pipe.set_params(**params)
+    pipe.fit(ds, y)
+    y_req = y[:N_SAMPLED]
+    _throughput(pipe, y_req, seed + 1)  # warm-up call
+    rounds = [_throughput(pipe, y_req, seed + 2 + r) for r in range(3)]
+    return {
+        "K": n_snps,
+        "arithmetic": _arithmetic(pipe),
+        "warm_per_s": float(np.median(rounds)),
+        "range": (min(rounds), max(rounds)),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _child(argv_tail: list[str]) -> dict:
+    cmd = [sys.executable, __file__, *argv_tail]
+    child = subprocess.run(cmd, capture_output=True, text=True)
+    if child.returncode:
+        sys.exit(f"{' '.join(argv_tail)} failed:\n{child.stderr}")
+    sys.stderr.write(child.stderr)
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit-sizes", default="10000")
+    parser.add_argument("--snps", default="", help="comma list of K for the sampling table")
+    parser.add_argument("--n-snps", type=int, default=1024, help="K of the fit table")
+    parser.add_argument("--n-variants", type=int, default=30_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "auto"])
+    parser.add_argument("--sampling-epochs", type=int, default=2)
+    parser.add_argument(
+        "--config", action="append", default=[], help="NAME=JSON of pipeline set_params"
+    )
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/genosynth-bench-cache"))
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one run, as JSON
+    args = parser.parse_args()
+
+    if args.one:
+        spec = json.loads(args.one)
+        if spec["kind"] == "fit":
+            res = run_fit(
+                spec["N"], args.n_snps, args.n_variants, args.seed, spec["params"], args.cache
+            )
+        else:
+            res = run_sampling(
+                spec["K"],
+                args.n_variants,
+                args.seed,
+                spec["params"],
+                args.sampling_epochs,
+                args.cache,
+            )
+        print(json.dumps(res))
+        return
+
+    base = FLOAT32 if args.dtype == "float32" else {}
+    configs = [("default", dict(base))]
+    for item in args.config:
+        name, _, text = item.partition("=")
+        configs.append((name, base | json.loads(text)))
+    common = [
+        "--n-snps",
+        str(args.n_snps),
+        "--n-variants",
+        str(args.n_variants),
+        "--seed",
+        str(args.seed),
+        "--sampling-epochs",
+        str(args.sampling_epochs),
+        "--cache",
+        str(args.cache),
+    ]
+
+    print(
+        "| N | config | arithmetic | fit (s): gwas + VAE (label model) + diffusion | "
+        "epochs VAE / diffusion | peak RSS (MB) | sampled/s cold / warm |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for n in (int(v) for v in args.fit_sizes.split(",") if v):
+        for name, params in configs:
+            r = _child([*common, "--one", json.dumps({"kind": "fit", "N": n, "params": params})])
+            print(
+                f"| {n:,} | {name} | {r['arithmetic']} | {r['fit_s']:.0f}: {r['gwas_s']:.0f} + "
+                f"{r['vae_s']:.0f} ({r['label_model_s']:.0f}) + {r['diffusion_s']:.0f} | "
+                f"{r['vae_epochs']} / {r['diffusion_epochs']} | {r['peak_rss_mb']:,.0f} | "
+                f"{r['cold_per_s']:,.0f} / {r['warm_per_s']:,.0f} |",
+                flush=True,
+            )
+    snps = [int(v) for v in args.snps.split(",") if v]
+    if snps:
+        print()
+        print("| K | config | arithmetic | sampled/s, warm (median of 3; range) | peak RSS (MB) |")
+        print("|---|---|---|---|---|")
+    for k in snps:
+        for name, params in configs:
+            spec = {"kind": "sampling", "K": k, "params": params}
+            r = _child([*common, "--one", json.dumps(spec)])
+            lo, hi = r["range"]
+            print(
+                f"| {k:,} | {name} | {r['arithmetic']} | {r['warm_per_s']:,.0f} "
+                f"({lo:,.0f}-{hi:,.0f}) | {r['peak_rss_mb']:,.0f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
