@@ -147,7 +147,7 @@ class PRSClassifier(ClassifierMixin, BaseEstimator):
         "test": [StrOptions({"auto", "logistic", "linear"})],
     }
 
-    def __init__(self, p_threshold=None, clump=False, clump_r2=0.1, clump_kb=250, test="auto"):
+    def __init__(self, p_threshold=None, *, clump=False, clump_r2=0.1, clump_kb=250, test="auto"):
         self.p_threshold = p_threshold
         self.clump = clump
         self.clump_r2 = clump_r2

@@ -430,6 +430,7 @@ class HaplotypeMosaic(BaseEstimator):
     def __init__(
         self,
         effective_population_size=10_000,
+        *,
         recombination_rate=1.0,
         miscopy_rate="watterson",
         max_segment_snps=None,

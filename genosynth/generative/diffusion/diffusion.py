@@ -341,6 +341,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     def __init__(
         self,
         denoiser="auto",
+        *,
         hidden_size="auto",
         n_blocks="auto",
         latent_channels="auto",
@@ -350,7 +351,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         p_uncond=0.2,
         guidance_scale=4.0,
         n_steps=8,
-        *,
         label_type="auto",
         snr_gamma="auto",
         guidance_interval=(0.5, 1.0),
