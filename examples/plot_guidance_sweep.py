@@ -120,9 +120,7 @@ for a in ax:
 scales = [0.0, 1.0, 3.0] if TINY else [0.0, 1.0, 2.0, 3.0, 5.0, 8.0]
 rows = []
 for s in scales:
-    G_syn, y_syn = pipe.sample(
-        y=y_train, conditioning="guidance", guidance_scale=s, random_state=0
-    )
+    G_syn, y_syn = pipe.sample(y=y_train, conditioning="guidance", guidance_scale=s, random_state=0)
     utility = tstr(
         G_train,
         y_train,
