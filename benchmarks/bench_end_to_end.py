@@ -263,16 +263,9 @@ def run_one(
             }
             row.update(judged(G_b, y_b))
             rows.append(row)
-    from genosynth.generative._torch_utils import resolve_dtype
+    from bench_speed import arithmetic_paths  # every speed figure names its arithmetic
 
-    # Every speed figure names its arithmetic: "auto" resolves per machine.
-    vae, diffusion = pipe["vae"], pipe["diffusion"]
-    arithmetic = {
-        "vae training": resolve_dtype(vae._device(), vae.training_dtype),
-        "decoding": resolve_dtype(vae._device(), vae.decoding_dtype),
-        "diffusion training": resolve_dtype(diffusion._device(), diffusion.training_dtype),
-        "sampling": resolve_dtype(diffusion._device(), diffusion.sampling_dtype),
-    }
+    arithmetic = arithmetic_paths(pipe)
     return {
         "N": n_samples,
         "K": n_snps,

@@ -87,16 +87,21 @@ def _pipeline(n_snps: int, seed: int, params: dict):
     return pipe.set_params(**params)
 
 
-def _arithmetic(pipe) -> str:
+def arithmetic_paths(pipe) -> dict:
+    """The precision each torch stage of a fitted pipeline ran in ("auto" resolved here)."""
     from genosynth.generative._torch_utils import resolve_dtype
 
     vae, diffusion = pipe["vae"], pipe["diffusion"]
-    paths = {
-        "VAE fit": resolve_dtype(vae._device(), vae.training_dtype),
-        "decode": resolve_dtype(vae._device(), vae.decoding_dtype),
-        "diffusion fit": resolve_dtype(diffusion._device(), diffusion.training_dtype),
-        "sample": resolve_dtype(diffusion._device(), diffusion.sampling_dtype),
+    return {
+        "vae training": resolve_dtype(vae._device(), vae.training_dtype),
+        "decoding": resolve_dtype(vae._device(), vae.decoding_dtype),
+        "diffusion training": resolve_dtype(diffusion._device(), diffusion.training_dtype),
+        "sampling": resolve_dtype(diffusion._device(), diffusion.sampling_dtype),
     }
+
+
+def _arithmetic(pipe) -> str:
+    paths = arithmetic_paths(pipe)
     kinds = set(paths.values())
     return kinds.pop() if len(kinds) == 1 else ", ".join(f"{k} {v}" for k, v in paths.items())
 
@@ -133,7 +138,8 @@ def run_fit(n: int, n_snps: int, n_variants: int, seed: int, params: dict, cache
         # The label model's share of the VAE step: the same fit again, timed on its own.
         import torch
 
-        panel = as_genotypes(ds.isel(samples=idx_tr))[0][:, pipe["gwas"].get_support()]
+        panel_ds = ds.isel(samples=idx_tr, variants=pipe["gwas"].get_support(indices=True))
+        panel = as_genotypes(panel_ds)[0]
         codes = np.searchsorted(pipe["vae"].label_classes_, y[idx_tr])
         t0 = time.perf_counter()
         fit_label_model(panel, codes, 2, random_state=0, n_jobs=torch.get_num_threads())
