@@ -111,6 +111,18 @@ def _signal(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, frame, trait) -> dic
     return out
 
 
+def judge(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, causal, trait="binary") -> dict:
+    """The table's metrics of one synthetic cohort: evaluate's rows and the signal rows."""
+    from genosynth.metrics import evaluate
+
+    metrics = TRAIT_METRICS if trait == "quantitative" else KEY_METRICS
+    frame = evaluate(
+        G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants, causal=causal
+    ).to_frame()
+    values = {m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index}
+    return values | _signal(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, frame, trait)
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -149,7 +161,6 @@ def run_one(
     from genosynth.baselines import AlleleFrequencySampler, Copycat, HaplotypeMosaic
     from genosynth.data._genotypes import as_genotypes
     from genosynth.datasets import simulate_case_control, simulate_quantitative_trait
-    from genosynth.metrics import evaluate
 
     t0 = time.perf_counter()
     genetics = dict(
@@ -208,11 +219,7 @@ def run_one(
     causal = np.asarray(ds["variant_causal"].values)[panel]
 
     def judged(G_syn, y_syn) -> dict:
-        frame = evaluate(
-            G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants=variants, causal=causal
-        ).to_frame()
-        values = {m: float(frame.loc[m, "value"]) for m in metrics if m in frame.index}
-        return values | _signal(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, frame, trait)
+        return judge(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, causal, trait)
 
     # The default samples with the label model (class labels); SNPgen's guidance beside it.
     runs = [("label model" if pipe["vae"].has_label_model() else "guidance", {})]

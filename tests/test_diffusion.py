@@ -386,7 +386,7 @@ def test_sklearn_common_checks(estimator, check):
 def test_defaults_pick_the_network_and_its_training_by_latent_shape(blobs, monkeypatch):
     """``"auto"``: the conv network (an example budget, 2e-3) on a latent of whole
     ``latent_channels`` positions, the MLP (400 epochs at 1e-3) on any other."""
-    import genosynth.generative.diffusion.diffusion as diffusion
+    import genosynth.generative._torch_estimator as torch_estimator
 
     seen = []
 
@@ -394,8 +394,8 @@ def test_defaults_pick_the_network_and_its_training_by_latent_shape(blobs, monke
         seen.append((kw["max_iter"], kw["learning_rate_init"]))
         return real_train(module, loss_fn, tensors, **{**kw, "max_iter": 1})
 
-    real_train = diffusion.train
-    monkeypatch.setattr(diffusion, "train", one_epoch)
+    real_train = torch_estimator.train
+    monkeypatch.setattr(torch_estimator, "train", one_epoch)
     Z, y = blobs
     wide = np.hstack([Z, Z + 0.1, Z[:, :4]])  # 16 features: 2 positions of 8 channels
     model = ConditionalLatentDiffusion(random_state=0)
@@ -403,8 +403,10 @@ def test_defaults_pick_the_network_and_its_training_by_latent_shape(blobs, monke
     assert model.fit(Z, y).module_config_["architecture"] == "mlp"  # 6 features
     assert seen == [(240, 2e-3), (400, 1e-3)]  # 1,080 rows: under the conv example budget
     # the conv budget: 160 epochs of 7,200 rows (10,000 individuals), at most 240
-    assert [model._max_iter("conv", n) for n in (1_000, 7_200, 14_400)] == [240, 160, 80]
-    assert model._max_iter("mlp", 10**6) == 400
+    model.module_config_ = {"architecture": "conv"}
+    assert [model._epoch_budget(n) for n in (1_000, 7_200, 14_400)] == [240, 160, 80]
+    model.module_config_ = {"architecture": "mlp"}
+    assert model._epoch_budget(10**6) == 400
     explicit = ConditionalLatentDiffusion(max_iter=7, learning_rate_init=5e-4, random_state=0)
     explicit.fit(wide, y)
     assert seen[-1] == (7, 5e-4)

@@ -215,8 +215,8 @@ def test_auto_epochs_follow_a_fixed_example_budget():
     # 40 epochs for small cohorts; beyond, ~270,000 training examples (30 epochs at
     # 9,000 training rows: the 10,000 x 1,024 fit-time budget of benchmarks/README.md).
     vae = GenotypeVAE()
-    assert [vae._max_iter(n) for n in (100, 4320, 9000, 27_000, 10**6)] == [40, 40, 30, 10, 1]
-    assert GenotypeVAE(max_iter=5)._max_iter(10**6) == 5
+    assert [vae._epoch_budget(n) for n in (100, 4320, 9000, 27_000, 10**6)] == [40, 40, 30, 10, 1]
+    assert GenotypeVAE(max_iter=5)._epoch_budget(10**6) == 5
 
 
 def test_clear_errors_on_bad_input(fitted, panel):

@@ -1,9 +1,18 @@
-"""What the torch-backed estimators share: device, seeds, pickling and saving.
+"""What the torch-backed estimators share: device, seeds, the fit phases, saving.
 
 A fitted estimator holds its network in ``module_`` and everything needed to
 rebuild it in ``module_config_`` (a dict of constructor arguments). Pickles
 and model files store the weights as CPU tensors, so a model fitted on a GPU
 loads on a machine without one.
+
+``fit`` runs in named phases, as scikit-learn's MLP does: the validation split
+(:meth:`TorchEstimatorMixin._validation_split`), the epoch budget
+(``_epoch_budget``), the objective (``_objective``: the loss of one
+mini-batch), the optimisation (:meth:`TorchEstimatorMixin._train_network`,
+over :func:`genosynth.generative._training.train`) and the history it records
+(``loss_curve_``, ``validation_scores_``, ``n_iter_``, ``best_iteration_``).
+A subclass supplies the model-specific phases; a new kind of training (e.g.
+differentially private steps) changes the shared ones once for every model.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from genosynth.generative._torch_utils import (
     seed_from,
     state_dict_to_cpu,
 )
+from genosynth.generative._training import TrainingHistory, train
 from genosynth.persistence import set_fitted, split_fitted
 
 _MODULE_PREFIX = "module_/"
@@ -25,7 +35,10 @@ _MODULE_PREFIX = "module_/"
 class TorchEstimatorMixin:
     """Mixin for estimators whose fitted network lives in ``module_``.
 
-    Subclasses implement ``_build_module(config) -> torch.nn.Module``.
+    Subclasses implement ``_build_module(config) -> torch.nn.Module`` and the
+    model-specific fit phases: ``_epoch_budget(n_train) -> int`` and
+    ``_objective(device) -> loss_fn``; they may override ``_batch_size`` and
+    ``_learning_rate`` (their parameters, resolved).
     """
 
     def _device(self) -> torch.device:
@@ -35,6 +48,81 @@ class TorchEstimatorMixin:
     def _generator(random_state, device) -> torch.Generator:
         """A local generator: randomness never flows through torch's global RNG."""
         return make_generator(seed_from(random_state), device)
+
+    # -- the fit phases ------------------------------------------------------------------------
+
+    def _validation_split(self, n: int, rng: np.random.Generator, device):
+        """Sorted indices of the rows fitted on and of the validation rows.
+
+        With ``early_stopping`` a ``validation_fraction`` of the rows (at
+        least one, and one fewer than all) is held out to score each epoch;
+        without it nothing is. The permutation is drawn either way, so the
+        random stream after the split does not depend on ``early_stopping``.
+        """
+        n_val = 0
+        if self.early_stopping:
+            n_val = min(max(int(round(self.validation_fraction * n)), 1), n - 1)
+        order = rng.permutation(n)
+        fit_idx = torch.as_tensor(np.sort(order[n_val:]), device=device)
+        val_idx = torch.as_tensor(np.sort(order[:n_val]), device=device)
+        return fit_idx, val_idx
+
+    def _batch_size(self, n_train: int) -> int:
+        return self.batch_size
+
+    def _learning_rate(self) -> float:
+        return self.learning_rate_init
+
+    def _train_network(
+        self,
+        train_tensors: tuple,
+        validation: tuple | None,
+        score_fn,
+        *,
+        rng: np.random.Generator,
+        device,
+        history: TrainingHistory | None = None,
+        **options,
+    ) -> None:
+        """Optimise ``module_`` on the objective and record the history on ``self``.
+
+        ``options`` go to :func:`~genosynth.generative._training.train` (e.g.
+        ``ema_decay``, how the progress bar names the score).
+        """
+        n_train = len(train_tensors[0])
+        history = train(
+            self.module_,
+            self._objective(device),
+            train_tensors,
+            max_iter=self._epoch_budget(n_train),
+            batch_size=self._batch_size(n_train),
+            learning_rate_init=self._learning_rate(),
+            generator=self._generator(rng.integers(2**31), device),
+            validation_tensors=validation,
+            score_fn=score_fn,
+            weight_decay=self.weight_decay,
+            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
+            tol=self.tol,
+            verbose=bool(self.verbose),
+            desc=type(self).__name__,
+            history=history,
+            **options,
+        )
+        self.loss_curve_ = list(history.loss_curve)
+        self.validation_scores_ = list(history.validation_scores)
+        self.n_iter_ = history.n_iter
+        self.best_iteration_ = history.best_iteration
+
+    def _continued_history(self) -> TrainingHistory:
+        """The recorded history, for a fit that continues it (``warm_start``)."""
+        return TrainingHistory(
+            list(self.loss_curve_),
+            list(self.validation_scores_),
+            self.n_iter_,
+            self.best_iteration_,
+        )
+
+    # -- the network -----------------------------------------------------------------------------
 
     def _module_on(self, device) -> torch.nn.Module:
         """``module_`` moved to ``device`` (no-op when it is already there)."""

@@ -32,7 +32,6 @@ from genosynth.generative._torch_utils import (
     seed_from,
     seeded,
 )
-from genosynth.generative._training import train
 from genosynth.generative.diffusion._denoiser import DENOISERS
 from genosynth.generative.diffusion._schedules import (
     SAMPLERS,
@@ -86,6 +85,20 @@ _MANY_CLASSES = 20
 def _architecture(config: dict) -> str:
     """The denoiser a module config describes; files written before ``"conv"`` existed hold MLPs."""
     return config.get("architecture", "mlp")
+
+
+def _validation_score(net, tensors) -> float:
+    """Minus the velocity MSE of the validation draws (higher is better).
+
+    Scored in row batches, which keep the conv network's activations in cache
+    on a CPU.
+    """
+    x_t, t, labels, target = tensors
+    total = 0.0
+    for rows in inference_batches(len(x_t), x_t.device, _VALIDATION_BATCH):
+        err = net(x_t[rows], t[rows], labels[rows]) - target[rows]
+        total += float(err.square().sum())
+    return -total / target.numel()
 
 
 class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
@@ -406,14 +419,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     def _alphas_cumprod(self) -> torch.Tensor:
         return SCHEDULES[self.beta_schedule](self.n_timesteps).float()
 
-    def _max_iter(self, architecture: str, n_fit: int) -> int:
-        if self.max_iter != "auto":
-            return self.max_iter
-        cap, budget = _AUTO_MAX_EPOCHS[architecture], _AUTO_EXAMPLES[architecture]
-        if budget is None:
-            return cap
-        return min(cap, math.ceil(budget / max(n_fit, 1)))
-
     def _resolved_channels(self, handed_on) -> int:
         """Channels per latent position: the parameter, or what the VAE hands on."""
         if handed_on is not None:
@@ -488,21 +493,56 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             self.module_config_["channels"] = channels
             self.module_config_["patch"] = self.patch_size
         with seeded(seed):
-            module = self._build_module(self.module_config_).to(device)
-        self.module_ = module
+            self.module_ = self._build_module(self.module_config_).to(device)
 
         X_t = torch.from_numpy(X).to(device)
         y_t = torch.from_numpy(labels).to(device)
-        n = len(X)
-        n_val = min(max(int(round(self.validation_fraction * n)), 1), n - 1)
-        n_val = n_val if self.early_stopping else 0
-        order = rng.permutation(n)
-        fit_idx = torch.as_tensor(np.sort(order[n_val:]), device=device)
-        val_idx = torch.as_tensor(np.sort(order[:n_val]), device=device)
+        fit_idx, val_idx = self._validation_split(len(X), rng, device)
+        validation = None
+        if len(val_idx):
+            validation = self._validation_draws(
+                X_t[val_idx], y_t[val_idx], self._generator(rng.integers(2**31), "cpu"), device
+            )
+        self._train_network(
+            (X_t[fit_idx], y_t[fit_idx]),
+            validation,
+            _validation_score,
+            rng=rng,
+            device=device,
+            ema_decay=self.ema_decay,
+            # The score is minus the validation velocity MSE: show the MSE itself.
+            score_name="val_mse",
+            score_is_negated_loss=True,
+        )
+        return self
+
+    def _epoch_budget(self, n_train: int) -> int:
+        if self.max_iter != "auto":
+            return self.max_iter
+        architecture = self.module_config_["architecture"]
+        cap, budget = _AUTO_MAX_EPOCHS[architecture], _AUTO_EXAMPLES[architecture]
+        if budget is None:
+            return cap
+        return min(cap, math.ceil(budget / max(n_train, 1)))
+
+    def _learning_rate(self) -> float:
+        if self.learning_rate_init == "auto":
+            return _AUTO_LEARNING_RATE[self.module_config_["architecture"]]
+        return self.learning_rate_init
+
+    def _snr_weights(self, alphas_cumprod: torch.Tensor):
+        """Per-timestep loss weights of Min-SNR training, or None (``snr_gamma``)."""
+        gamma = self.snr_gamma
+        if gamma == "auto":
+            gamma = _AUTO_SNR_GAMMA[self.module_config_["architecture"]]
+        return None if gamma is None else min_snr_velocity_weights(alphas_cumprod, float(gamma))
+
+    def _objective(self, device):
+        """The loss of one mini-batch: velocity MSE (Min-SNR weighted), labels dropped at p_uncond."""
         ac = self._alphas_cumprod().to(device)
         T, p_uncond = self.n_timesteps, float(self.p_uncond)
-        gamma = _AUTO_SNR_GAMMA[architecture] if self.snr_gamma == "auto" else self.snr_gamma
-        snr_weight = None if gamma is None else min_snr_velocity_weights(ac, float(gamma))
+        snr_weight = self._snr_weights(ac)
+        training_dtype = self.training_dtype
 
         def loss_fn(net, batch, generator):
             x0, lab = batch
@@ -511,62 +551,27 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             noise = torch.randn(x0.shape, generator=generator, device=device)
             drop = torch.rand(b, generator=generator, device=device) < p_uncond
             lab = torch.where(drop, torch.full_like(lab, net.null_label), lab)
-            with precision(device, self.training_dtype):
+            with precision(device, training_dtype):
                 pred = net(add_noise(x0, noise, ac[t]), t, lab)
             err = (pred.float() - velocity(x0, noise, ac[t])).square().mean(-1)
             if snr_weight is not None:
                 err = err * snr_weight[t]
             return err.mean()
 
-        validation = None
-        if n_val:
-            # Fixed noise and timesteps: epochs are compared on the same draws.
-            gen = self._generator(rng.integers(2**31), "cpu")
-            x0 = X_t[val_idx].repeat(_N_VALIDATION_REPEATS, 1)
-            lab = y_t[val_idx].repeat(_N_VALIDATION_REPEATS)
-            t = torch.randint(0, T, (len(x0),), generator=gen).to(device)
-            noise = torch.randn(x0.shape, generator=gen).to(device)
-            validation = (add_noise(x0, noise, ac[t]), t, lab, velocity(x0, noise, ac[t]))
+        return loss_fn
 
-        def score_fn(net, tensors):
-            # In row batches: one pass over all the repeats (3,200 rows at
-            # 8,000 training latents) is 1.6x slower on a CPU for the conv net.
-            x_t, t, lab, target = tensors
-            total = 0.0
-            for rows in inference_batches(len(x_t), device, _VALIDATION_BATCH):
-                err = net(x_t[rows], t[rows], lab[rows]) - target[rows]
-                total += float(err.square().sum())
-            return -total / target.numel()
+    def _validation_draws(self, x0, labels, generator, device) -> tuple:
+        """Noised validation latents, their timesteps, labels and target velocities.
 
-        history = train(
-            module,
-            loss_fn,
-            (X_t[fit_idx], y_t[fit_idx]),
-            max_iter=self._max_iter(architecture, len(fit_idx)),
-            batch_size=self.batch_size,
-            learning_rate_init=(
-                _AUTO_LEARNING_RATE[architecture]
-                if self.learning_rate_init == "auto"
-                else self.learning_rate_init
-            ),
-            generator=self._generator(rng.integers(2**31), device),
-            validation_tensors=validation,
-            score_fn=score_fn,
-            weight_decay=self.weight_decay,
-            ema_decay=self.ema_decay,
-            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
-            tol=self.tol,
-            verbose=bool(self.verbose),
-            desc="ConditionalLatentDiffusion",
-            # score_fn is minus the validation velocity MSE: show the MSE itself.
-            score_name="val_mse",
-            score_is_negated_loss=True,
-        )
-        self.loss_curve_ = list(history.loss_curve)
-        self.validation_scores_ = list(history.validation_scores)
-        self.n_iter_ = history.n_iter
-        self.best_iteration_ = history.best_iteration
-        return self
+        The noise and timesteps are drawn once, so that every epoch is scored
+        on the same draws; each latent is repeated to average over timesteps.
+        """
+        ac = self._alphas_cumprod().to(device)
+        x0 = x0.repeat(_N_VALIDATION_REPEATS, 1)
+        labels = labels.repeat(_N_VALIDATION_REPEATS)
+        t = torch.randint(0, self.n_timesteps, (len(x0),), generator=generator).to(device)
+        noise = torch.randn(x0.shape, generator=generator).to(device)
+        return add_noise(x0, noise, ac[t]), t, labels, velocity(x0, noise, ac[t])
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")

@@ -23,7 +23,6 @@ from genosynth.generative._torch_utils import (
     seed_from,
     seeded,
 )
-from genosynth.generative._training import TrainingHistory, train
 from genosynth.generative.vae._vae_modules import GenotypeAutoencoder
 from genosynth.stats._label_model import fit_label_model, label_probabilities
 
@@ -408,63 +407,21 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             self.module_config_ = self._config(G.shape[1], n_classes)
             with seeded(seed):
                 self.module_ = self._build_module(self.module_config_)
-        module = self._module_on(device)
+        self._module_on(device)
 
         G_all = _padded(G, self.module_config_["n_positions"]).to(device)
         y_all = None if labels is None else torch.as_tensor(labels, device=device)
-        order = rng.permutation(n)
-        n_val = int(round(self.validation_fraction * n)) if self.early_stopping else 0
-        n_val = min(max(n_val, 1), n - 1) if self.early_stopping else 0
-        val_idx = torch.as_tensor(np.sort(order[:n_val]), device=device)
-        fit_idx = torch.as_tensor(np.sort(order[n_val:]), device=device)
+        fit_idx, val_idx = self._validation_split(n, rng, device)
         train_tensors = (G_all[fit_idx],) + (() if y_all is None else (y_all[fit_idx],))
-        validation = (G_all[val_idx],) if n_val else None
-
-        kl_weight, label_weight = float(self.kl_weight), float(self.label_weight)
-        decoder_noise = float(self.decoder_noise)
-        n_features = float(self.n_features_in_)
-
-        def loss_fn(net, batch, generator):
-            g = batch[0].long()
-            with precision(device, self.training_dtype):
-                mu, logvar = net.encode(g)
-                mu, logvar = mu.float(), logvar.float()
-                noise = torch.randn(mu.shape, generator=generator, device=mu.device)
-                z = mu + torch.exp(0.5 * logvar) * noise
-                if decoder_noise > 0 and len(mu) > 1:  # a one-row batch has no spread
-                    spread = mu.detach().std(0, keepdim=True)
-                    extra = torch.randn(mu.shape, generator=generator, device=mu.device)
-                    z = z + decoder_noise * spread * extra
-                logits = net.decode(z).float()
-            observed = g >= 0
-            loss = F.cross_entropy(logits[observed], g[observed])
-            kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum((1, 2)).mean()
-            loss = loss + kl_weight * kl / n_features
-            if label_weight > 0:
-                loss = loss + label_weight * F.cross_entropy(net.classify(mu), batch[1])
-            return loss
-
-        history = train(
-            module,
-            loss_fn,
+        validation = (G_all[val_idx],) if len(val_idx) else None
+        self._train_network(
             train_tensors,
-            max_iter=self._max_iter(len(fit_idx)),
-            batch_size=self._batch_size(len(fit_idx)),
-            learning_rate_init=self.learning_rate_init,
-            generator=self._generator(rng.integers(2**31), device),
-            validation_tensors=validation,
-            score_fn=lambda net, tensors: _accuracy(net, tensors[0]),
-            weight_decay=self.weight_decay,
-            n_iter_no_change=self.n_iter_no_change if self.early_stopping else None,
-            tol=self.tol,
-            verbose=bool(self.verbose),
-            desc="GenotypeVAE",
+            validation,
+            lambda net, tensors: _accuracy(net, tensors[0]),
+            rng=rng,
+            device=device,
             history=self._continued_history() if continuing else None,
         )
-        self.loss_curve_ = list(history.loss_curve)
-        self.validation_scores_ = list(history.validation_scores)
-        self.n_iter_ = history.n_iter
-        self.best_iteration_ = history.best_iteration
 
         Z = self._encode(G_all)
         self.n_latent_ = Z.shape[1]
@@ -548,23 +505,44 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             self.label_dosage_scale_,
         )
 
-    def _max_iter(self, n_train: int) -> int:
+    def _epoch_budget(self, n_train: int) -> int:
         if self.max_iter == "auto":
             return min(_AUTO_MAX_EPOCHS, math.ceil(_AUTO_EXAMPLES / max(n_train, 1)))
         return self.max_iter
+
+    def _objective(self, device):
+        """The loss of one mini-batch: reconstruction cross-entropy + KL (+ the label head)."""
+        kl_weight, label_weight = float(self.kl_weight), float(self.label_weight)
+        decoder_noise = float(self.decoder_noise)
+        n_features = float(self.n_features_in_)
+        training_dtype = self.training_dtype
+
+        def loss_fn(net, batch, generator):
+            g = batch[0].long()
+            with precision(device, training_dtype):
+                mu, logvar = net.encode(g)
+                mu, logvar = mu.float(), logvar.float()
+                noise = torch.randn(mu.shape, generator=generator, device=mu.device)
+                z = mu + torch.exp(0.5 * logvar) * noise
+                if decoder_noise > 0 and len(mu) > 1:  # a one-row batch has no spread
+                    spread = mu.detach().std(0, keepdim=True)
+                    extra = torch.randn(mu.shape, generator=generator, device=mu.device)
+                    z = z + decoder_noise * spread * extra
+                logits = net.decode(z).float()
+            observed = g >= 0
+            loss = F.cross_entropy(logits[observed], g[observed])
+            kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum((1, 2)).mean()
+            loss = loss + kl_weight * kl / n_features
+            if label_weight > 0:
+                loss = loss + label_weight * F.cross_entropy(net.classify(mu), batch[1])
+            return loss
+
+        return loss_fn
 
     def _batch_size(self, n_train: int) -> int:
         if self.batch_size == "auto":
             return min(128, max(16, n_train // 32))
         return self.batch_size
-
-    def _continued_history(self) -> TrainingHistory:
-        return TrainingHistory(
-            list(self.loss_curve_),
-            list(self.validation_scores_),
-            self.n_iter_,
-            self.best_iteration_,
-        )
 
     def __sklearn_is_fitted__(self):
         return hasattr(self, "module_")

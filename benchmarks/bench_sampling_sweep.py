@@ -1,0 +1,107 @@
+"""Sampling settings against quality, on one fitted default pipeline.
+
+Sampling-time settings (the diffusion's ``n_steps``, ``sampler``,
+``sampling_dtype``, inference batch, ...) change speed and quality without a
+refit, so they are judged here on the same fitted model: the default
+pipeline, fitted in float32 on 8,000 of the default N = 10,000 cohort
+(``bench_speed.py``'s cohort and split), saved under ``--cache`` and reused by
+later runs. Each ``--config NAME=JSON`` (pipeline ``set_params`` keys, e.g.
+``'steps4={"diffusion__n_steps": 4}'``) samples as many individuals as train
+with the train label mix, timed warm, and is judged with the metrics of
+``bench_end_to_end.py``, side by side with the default settings.
+
+Usage::
+
+    python benchmarks/bench_sampling_sweep.py \\
+        --config 'steps6={"diffusion__n_steps": 6}' --config 'steps4={"diffusion__n_steps": 4}'
+
+Prints a markdown table (copy it into benchmarks/README.md with the date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from bench_end_to_end import KEY_METRICS, judge  # noqa: E402
+from bench_speed import FLOAT32, _arithmetic, _cohort, _pipeline  # noqa: E402
+
+
+def _fitted(args, ds, idx_tr, y):
+    """The default float32 pipeline fitted on the train split, from the cache when saved."""
+    from genosynth import load, save
+
+    path = args.cache / f"pipeline_n{len(y)}_k{args.n_snps}_s{args.seed}_float32.gsm"
+    if path.exists():
+        return load(path)
+    t0 = time.perf_counter()
+    pipe = _pipeline(args.n_snps, args.seed, FLOAT32).fit(ds.isel(samples=idx_tr), y[idx_tr])
+    print(f"fitted in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    save(pipe, path)
+    return pipe
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--n-snps", type=int, default=1024)
+    parser.add_argument("--n-variants", type=int, default=30_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--config", action="append", default=[], help="NAME=JSON of set_params")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/genosynth-bench-cache"))
+    args = parser.parse_args()
+    configs = [("default", {})]
+    for spec in args.config:
+        name, _, params = spec.partition("=")
+        configs.append((name, json.loads(params)))
+
+    from sklearn.model_selection import train_test_split
+
+    from genosynth.data._genotypes import as_genotypes
+
+    ds = _cohort(args.n, args.n_variants, args.seed, args.cache)
+    y = np.asarray(ds["sample_phenotype"].values)
+    idx_tr, idx_ho = train_test_split(
+        np.arange(args.n), test_size=0.2, stratify=y, random_state=args.seed
+    )
+    pipe = _fitted(args, ds, idx_tr, y)
+    panel = pipe["gwas"].get_support(indices=True)
+    G = as_genotypes(ds)[0]
+    G_tr, G_ho = G[idx_tr][:, panel], G[idx_ho][:, panel]
+    y_tr, y_ho = y[idx_tr], y[idx_ho]
+    causal = np.asarray(ds["variant_causal"].values)[panel]
+    variants = pipe["gwas"].selected_variants_
+    defaults = pipe.get_params()
+
+    rows = []
+    for name, params in configs:
+        pipe.set_params(**params)
+        pipe.sample(y=y_tr[:500], random_state=args.seed)  # warm: caches and threads
+        t0 = time.perf_counter()
+        G_syn, y_syn = pipe.sample(y=y_tr, random_state=args.seed + 1)
+        rate = len(y_syn) / (time.perf_counter() - t0)
+        row = {"config": name, "arithmetic": _arithmetic(pipe), "samples_per_s": rate}
+        row |= judge(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, causal)
+        rows.append(row)
+        pipe.set_params(**{k: defaults[k] for k in params})
+        print(json.dumps(row), file=sys.stderr)
+
+    cols = ["config", "arithmetic", "samples_per_s", *KEY_METRICS]
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in rows:
+        cells = [
+            f"{row[c]:.3f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in cols
+        ]
+        print("| " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
