@@ -8,12 +8,17 @@ pipeline, fitted in float32 on 8,000 of the default N = 10,000 cohort
 later runs. Each ``--config NAME=JSON`` (pipeline ``set_params`` keys, e.g.
 ``'steps4={"diffusion__n_steps": 4}'``) samples as many individuals as train
 with the train label mix, timed warm, and is judged with the metrics of
-``bench_end_to_end.py``, side by side with the default settings.
+``bench_end_to_end.py``, side by side with the default settings. Each
+``--refit NAME=JSON`` (ConditionalLatentDiffusion parameters) fits a new
+diffusion model on the same VAE's latents (its fit time is printed) and is
+judged the same way: denoiser and training variants at a fraction of a whole
+pipeline's fit.
 
 Usage::
 
     python benchmarks/bench_sampling_sweep.py \\
         --config 'steps6={"diffusion__n_steps": 6}' --config 'steps4={"diffusion__n_steps": 4}'
+    python benchmarks/bench_sampling_sweep.py --refit 'hidden96={"hidden_size": 96}'
 
 Prints a markdown table (copy it into benchmarks/README.md with the date).
 """
@@ -55,15 +60,20 @@ def main() -> None:
     parser.add_argument("--n-variants", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--config", action="append", default=[], help="NAME=JSON of set_params")
+    parser.add_argument("--refit", action="append", default=[], help="NAME=JSON of diffusion")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/genosynth-bench-cache"))
     args = parser.parse_args()
     configs = [("default", {})]
     for spec in args.config:
         name, _, params = spec.partition("=")
         configs.append((name, json.loads(params)))
+    refits = [
+        (name, json.loads(params)) for name, _, params in (s.partition("=") for s in args.refit)
+    ]
 
     from sklearn.model_selection import train_test_split
 
+    from genosynth import GenerativePipeline
     from genosynth.data._genotypes import as_genotypes
 
     ds = _cohort(args.n, args.n_variants, args.seed, args.cache)
@@ -81,19 +91,33 @@ def main() -> None:
     defaults = pipe.get_params()
 
     rows = []
-    for name, params in configs:
-        pipe.set_params(**params)
-        pipe.sample(y=y_tr[:500], random_state=args.seed)  # warm: caches and threads
+
+    def judged(name, fitted, extra=None):
+        fitted.sample(y=y_tr[:500], random_state=args.seed)  # warm: caches and threads
         t0 = time.perf_counter()
-        G_syn, y_syn = pipe.sample(y=y_tr, random_state=args.seed + 1)
+        G_syn, y_syn = fitted.sample(y=y_tr, random_state=args.seed + 1)
         rate = len(y_syn) / (time.perf_counter() - t0)
-        row = {"config": name, "arithmetic": _arithmetic(pipe), "samples_per_s": rate}
-        row |= judge(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, causal)
+        row = {"config": name, "arithmetic": _arithmetic(fitted), "samples_per_s": rate}
+        row |= (extra or {}) | judge(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, causal)
         rows.append(row)
-        pipe.set_params(**{k: defaults[k] for k in params})
         print(json.dumps(row), file=sys.stderr)
 
-    cols = ["config", "arithmetic", "samples_per_s", *KEY_METRICS]
+    for name, params in configs:
+        pipe.set_params(**params)
+        judged(name, pipe)
+        pipe.set_params(**{k: defaults[k] for k in params})
+    if refits:
+        from sklearn.base import clone
+
+        Z = pipe["vae"].transform(G_tr)
+        for name, params in refits:
+            diffusion = clone(pipe["diffusion"]).set_params(**params)
+            t0 = time.perf_counter()
+            diffusion.fit(Z, y_tr, latent_channels=pipe["vae"].latent_channels)
+            extra = {"diffusion_fit_s": time.perf_counter() - t0, "epochs": diffusion.n_iter_}
+            judged(name, GenerativePipeline([*pipe.steps[:-1], ("diffusion", diffusion)]), extra)
+
+    cols = ["config", "arithmetic", "samples_per_s", "diffusion_fit_s", "epochs", *KEY_METRICS]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in rows:

@@ -101,9 +101,8 @@ def resolve_device(device) -> torch.device:
 def inference_batches(n_rows: int, device, cpu_rows: int) -> list[slice]:
     """Row slices for inference without gradients.
 
-    On a CPU, small batches whose activations stay in cache are several
-    times faster per row than one large batch (the VAE decoder: 122 us per
-    row in batches of 64, 400 us in batches of 4,096; benchmarks/README.md);
+    On a CPU, small batches whose activations stay in cache cost less per
+    row than one large batch (benchmarks/README.md, "Sampling throughput");
     a GPU wants large batches.
 
     Examples

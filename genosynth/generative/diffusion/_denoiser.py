@@ -8,8 +8,7 @@ that stands for "no label" in classifier-free guidance; a continuous label
 "no label" and mapped to a learned null vector.
 
 * :class:`Denoiser` (``denoiser="mlp"``) is a residual MLP over the flattened
-  latent: a few hundred thousand parameters, thousands of samples per second
-  on a CPU.
+  latent: a few hundred thousand parameters, cheap on a CPU.
 * :class:`ConvDenoiser` (``denoiser="conv"``) reads the latent as the
   sequence :class:`genosynth.GenotypeVAE` lays out -- ``n_features //
   channels`` positions of ``channels`` values, grouped into tokens of a few
@@ -146,7 +145,7 @@ class _ConditionedStack(nn.Module):
         null token. The input embedding does not see the label, so it runs
         once; the output projection is affine, so the two predictions are
         mixed before it: two of the network's layers run once instead of
-        twice (guided sampling ~20% faster), with the same result.
+        twice, with the same result.
         """
         h = self._embed(x)
         both = self._stack(torch.cat([h, h]), None, None, cond, torch.cat([index, null_index]))

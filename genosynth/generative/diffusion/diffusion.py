@@ -56,20 +56,18 @@ _AUTO_SIZES = {"mlp": (256, 3), "conv": (128, 3)}
 _AUTO_SNR_GAMMA = {"mlp": None, "conv": 2.0}
 # learning_rate_init and max_iter of each denoiser when set to "auto": at most
 # _AUTO_MAX_EPOCHS epochs, and for the conv network at most a budget of training
-# examples (benchmarks/README.md, "The conv denoiser by default"). 160 epochs at
-# 2e-3 on 7,200 rows (10,000 individuals) fitted the conv pipeline in 8-9 minutes
-# for ~0.01 of LD against 400 epochs at 1e-3; on the demo cohort (2,160 rows) 400
-# epochs took `genosynth demo` to 5:41 against 3:13 for 160 (LD 0.924 vs 0.894),
-# so the conv cap is 240. The MLP at 160 / 2e-3 lost TSTR (0.92 against 0.95) and
-# costs little per epoch, so it keeps 400 at 1e-3.
+# examples, which bounds the fit time of large cohorts at a small cost in LD; the
+# cap keeps the demo cohort's fit short (benchmarks/README.md, "The conv denoiser
+# by default"). The MLP loses label signal at the conv network's shorter schedule
+# and costs little per epoch, so it keeps 400 epochs at 1e-3.
 _AUTO_LEARNING_RATE = {"mlp": 1e-3, "conv": 2e-3}
 _AUTO_MAX_EPOCHS = {"mlp": 400, "conv": 240}
 _AUTO_EXAMPLES = {"mlp": None, "conv": 160 * 7_200}
 # Rows sampled together on a CPU (see inference_batches), by network and
-# sampling dtype: the conv network's float32 activations are 8x wider than the
-# MLP's and fall out of cache sooner (499 vs 419 sampled/s at 64 vs 256 rows),
-# while its bfloat16 copy is fastest at 256 (1,970 vs 1,670/s); the MLP is
-# fastest at 256.
+# sampling dtype: the conv network's float32 activations are wider than the
+# MLP's and fall out of cache sooner, so it samples fastest in smaller batches,
+# while its bfloat16 copy and the MLP are fastest at 256 (benchmarks/README.md,
+# "Sampling throughput").
 _CPU_BATCH = {
     ("mlp", "float32"): 256,
     ("mlp", "bfloat16"): 256,
@@ -129,10 +127,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         as ``n_features // latent_channels`` positions of ``latent_channels``
         values (the layout of :meth:`GenotypeVAE.transform`), grouped into
         tokens of ``patch_size`` positions; it learns the local haplotype
-        structure (at 10,000 individuals: LD r² correlation 0.94-0.96,
-        allele-frequency r 0.996). ``"mlp"``: a residual MLP over the
-        flattened latent, about 2x faster to fit and to sample but blurrier
-        (LD 0.77-0.83, allele-frequency r 0.98; see the user guide).
+        structure. ``"mlp"``: a residual MLP over the flattened latent,
+        cheaper to fit and to sample but blurrier: its samples blend
+        individuals and weaken LD (benchmarks/README.md, "Denoiser: why the
+        MLP blends, and the convolutional alternative").
         ``"auto"``: ``"conv"`` when ``latent_channels`` divides the number of
         latent features (every :class:`GenotypeVAE` latent with matching
         ``latent_channels``), ``"mlp"`` otherwise; ``module_config_`` records
@@ -153,9 +151,11 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         refused rather than read in the wrong layout. Ignored by ``"mlp"``.
     patch_size : int, default=4
         Consecutive latent positions that ``denoiser="conv"`` reads as one
-        token. Patches of 4 with a stream of 128 channels learn as well as
-        single positions with 64 channels at 0.6x the fit time and ~4x the
-        sampling speed (benchmarks/README.md). Ignored by ``"mlp"``.
+        token. Patches shorten the sequence the convolutions run over, so a
+        wider stream costs less: patches of 4 with 128 channels learn as well
+        as single positions with 64 channels, in less time
+        (benchmarks/README.md, "Denoiser: why the MLP blends, and the
+        convolutional alternative"). Ignored by ``"mlp"``.
     n_timesteps : int, default=1000
         Training diffusion steps ``T``.
     beta_schedule : {"cosine", "scaled_linear"}, default="cosine"
@@ -176,59 +176,55 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         :func:`genosynth.generative.diffusion._schedules.min_snr_velocity_weights`): nearly clean
         timesteps stop dominating the gradient. None trains on the plain
         velocity loss. ``"auto"``: 2 for ``"conv"``, None for ``"mlp"``.
-        Measured on the benchmark cohorts (benchmarks/README.md), it is a
-        trade: for the conv network LD r² correlation 0.933 -> 0.949 at
-        6,000 individuals with TSTR unchanged, and 0.957 -> 0.972 at 10,000
-        with the TSTR ratio 0.953 -> 0.943 (``nnaa_real`` 0.89 -> 0.83 at
-        both); for the MLP +0.013 LD but -0.02 TSTR. Set None when the
-        label signal matters more than LD.
+        It is a trade of a little label signal for LD and for synthetic
+        individuals as far from the training set as new people: worth it for
+        the conv network, whose purpose is LD, not for the MLP
+        (benchmarks/README.md, "Sampler, guidance interval and Min-SNR
+        training"). Set None when the label signal matters more than LD.
     guidance_scale : float, default=4.0
         Default classifier-free guidance strength ``s`` for :meth:`sample`
         on the steps of ``guidance_interval`` (1 = plain conditional model,
         0 = unconditional; with ``guidance_interval=(0.0, 1.0)``, 0 is an
-        unconditional model throughout). On the conv denoiser at 6,000
-        individuals, 4 gave the best TSTR ratio of 2, 3, 4 and 6
-        (benchmarks/README.md).
+        unconditional model throughout). The default is the strength with
+        the best TSTR in the guidance sweep of benchmarks/README.md
+        ("Sampler, guidance interval and Min-SNR training").
     guidance_interval : (float, float), default=(0.5, 1.0)
         The part of the noising process, as fractions ``(start, stop)`` of
         ``n_timesteps``, whose sampling steps are guided; the other steps use
         the plain conditional model (``s = 1``) in one pass instead of two
-        (Kynkäänniemi et al. 2024). Measured on the benchmark cohort
-        (benchmarks/README.md): guidance acts on the label signal at the
-        noisy end, so ``(0.5, 1.0)`` kept the TSTR, LD and privacy scores of
-        full guidance and sampled 16% (MLP) to 30% (conv) faster, while
-        ``(0.0, 0.5)`` lost the label signal of guidance altogether.
+        (Kynkäänniemi et al. 2024). Guidance acts on the label signal at the
+        noisy end of the process, so ``(0.5, 1.0)`` keeps what full guidance
+        gives at fewer network evaluations, while guiding only the clean end
+        loses the label signal (benchmarks/README.md, "Sampler, guidance
+        interval and Min-SNR training").
     n_steps : int, default=8
-        Default number of sampling steps; cost is linear in the steps. On a
-        6,000-person benchmark 15, 25 and 50 DDIM steps gave the same
-        fidelity, utility and privacy within noise, and 8 DPM-Solver++ steps
-        scored like 15 DDIM ones (benchmarks/README.md).
+        Default number of sampling steps; cost is linear in the steps. The
+        default is the fewest steps that score like many more
+        (benchmarks/README.md, "Sampler, guidance interval and Min-SNR
+        training").
     sampler : {"dpm++2m", "ddim"}, default="dpm++2m"
         ODE solver of :meth:`sample`. ``"ddim"``: deterministic DDIM (first
         order). ``"dpm++2m"``: DPM-Solver++(2M) (Lu et al. 2022), second
-        order at the same cost per step: on an exact Gaussian flow its 15
-        steps came within 0.006 of the exact sample spread (DDIM: 0.05), and
-        on the benchmark cohort its 8 steps scored like DDIM's 15 at twice
-        the speed (benchmarks/README.md).
+        order at the same cost per step, so fewer steps give the same
+        cohort (benchmarks/README.md, "Sampler, guidance interval and
+        Min-SNR training").
     sampling_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the denoiser in :meth:`sample` (training has its own
         ``training_dtype``). ``"bfloat16"`` runs a bfloat16 copy of the
-        network (the sampler's updates stay float32) and samples about 2x
-        faster on CPUs with native bfloat16 (AVX512-BF16, AMX) and on GPUs;
-        on a 6,000-person benchmark its cohorts scored the same as float32
-        ones (benchmarks/README.md), but they are not bit-identical to them,
-        nor across machines with different bfloat16 kernels. Worth it mainly
-        for ``denoiser="conv"``. ``"auto"``: bfloat16 where the device
-        computes it natively, float32 elsewhere.
+        network (the sampler's updates stay float32), faster on CPUs with
+        native bfloat16 (AVX512-BF16, AMX) and on GPUs; its cohorts score
+        like float32 ones (benchmarks/README.md, "bfloat16 sampling") but
+        are not bit-identical to them, nor across machines with different
+        bfloat16 kernels. ``"auto"``: bfloat16 where the device computes it
+        natively, float32 elsewhere.
     training_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the denoiser's matrix products in :meth:`fit` (torch
         autocast; the weights, the optimiser state, the loss and the
-        validation score stay float32). ``"bfloat16"`` trained the conv
-        denoiser 1.3-1.7x faster per epoch on a CPU with native bfloat16
-        (AVX512-BF16), and at 10,000 individuals its cohort scored like the
-        float32 one (LD r² correlation 0.972 both, TSTR ratio 0.950 vs
-        0.943; benchmarks/README.md). Fits repeat on one machine but are not
-        bit-identical to float32 fits, nor across machines. ``"auto"``:
+        validation score stay float32). ``"bfloat16"`` is faster where the
+        device computes it natively, and its cohorts score like float32 ones
+        (benchmarks/README.md, "bfloat16 training"). Fits repeat on one
+        machine but are not bit-identical to float32 fits, nor across
+        machines. ``"auto"``:
         bfloat16 where the device computes it natively (CPUs with
         AVX512-BF16 or AMX, CUDA GPUs with bfloat16), float32 elsewhere.
     max_iter : int or "auto", default="auto"
@@ -236,10 +232,9 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         ``"conv"`` ``min(240, ceil(1,152,000 / n_fit))`` with ``n_fit`` the
         training rows after the validation split, i.e. 240 epochs up to
         4,800 rows and then a fixed budget of training examples, 160 epochs
-        at 10,000 individuals. With ``learning_rate_init=2e-3`` those 160
-        epochs cost the conv denoiser about 0.01 of LD r² correlation against
-        400 at 1e-3, and no TSTR or privacy, at 0.35-0.4x the fit time
-        (benchmarks/README.md).
+        at 10,000 individuals: a bounded fit time whose cost in LD against
+        much longer training is small (benchmarks/README.md, "The conv
+        denoiser by default").
     batch_size : int, default=256
         Mini-batch size.
     learning_rate_init : float or "auto", default="auto"
@@ -538,7 +533,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         return None if gamma is None else min_snr_velocity_weights(alphas_cumprod, float(gamma))
 
     def _objective(self, device):
-        """The loss of one mini-batch: velocity MSE (Min-SNR weighted), labels dropped at p_uncond."""
+        """The loss of one mini-batch: velocity MSE (Min-SNR weighted), some labels nulled."""
         ac = self._alphas_cumprod().to(device)
         T, p_uncond = self.n_timesteps, float(self.p_uncond)
         snr_weight = self._snr_weights(ac)
@@ -697,7 +692,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         if sampling_dtype == "bfloat16":
             # A bfloat16 copy of the network rather than autocast, which
             # re-casts every layer's weights and float32 activations on each
-            # call: the conv sampler ran 1.1-1.3x faster (benchmarks/README.md).
+            # call (benchmarks/README.md, "bfloat16 sampling").
             module = copy.deepcopy(module).to(torch.bfloat16)
         dtype = module.out.weight.dtype
         # Noise is drawn on the CPU so a seed gives the same cohort on any device.

@@ -119,22 +119,20 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         real individuals by a little, and a decoder trained only on (nearly
         deterministic) encodings turns that error into genotype combinations
         no one carries; a decoder trained on noised latents snaps them back.
-        Measured at N = 6,000 (benchmarks/README.md), 0.3 raised the
-        synthetic cohort's allele-frequency r from 0.977 to 0.990 and LD from
-        0.77 to 0.85 with the MLP denoiser, at a held-out reconstruction
-        accuracy of 0.981 (0.990 without) and with synthetic individuals
-        easier to tell apart from real ones by nearest neighbours (NNAA 0.59
-        to 0.79). ``kl_weight`` acts the same way through the posterior
-        variance but costs more reconstruction accuracy for the same gain.
+        It buys allele-frequency and LD fidelity for the MLP denoiser at some
+        reconstruction accuracy and with synthetic individuals easier to tell
+        apart from real ones, hence off by default (benchmarks/README.md,
+        "Where the distance-based rows fail: NNAA halves, local windows,
+        decoder noise"). ``kl_weight`` acts the same way through the
+        posterior variance but costs more reconstruction accuracy for the
+        same gain.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs; the cosine learning-rate decay spans them.
         ``"auto"`` is ``min(40, ceil(270,000 / n_train))``: 40 epochs for
         cohorts up to ~6,750 training rows, then a fixed budget of ~270,000
-        training examples, so that 10,000 x 1,024 fits in about 4.5 minutes
-        on 2 CPU cores (30 epochs; held-out accuracy 0.994 at 16x). Measured
-        in benchmarks/README.md: 40 epochs rather than 30 at 6,000
-        individuals gave synthetic cohorts closer to real ones (NNAA 0.60
-        vs 0.70).
+        training examples, which bounds the fit time of large cohorts; fewer
+        epochs on mid-sized cohorts gave synthetic individuals easier to tell
+        apart from real ones (benchmarks/README.md, "GenotypeVAE").
     batch_size : int or "auto", default="auto"
         Mini-batch size. ``"auto"`` is ``min(128, max(16, n_train // 32))``:
         at least about 32 optimiser steps per epoch, so small cohorts get
@@ -160,20 +158,20 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         Precision of the decoder's matrix products in :meth:`inverse_transform`
         and :meth:`decode_proba` (encoding is always float32; training has
         its own ``training_dtype``).
-        ``"bfloat16"`` (torch autocast) decoded 1.6-1.9x faster on a CPU with
-        native bfloat16 (AVX512-BF16), and 99.95% of the decoded genotypes
-        equalled the float32 ones (benchmarks/README.md); like the
-        diffusion's ``sampling_dtype``, it is not bit-identical across
-        machines. ``"auto"``: bfloat16 where the device computes it natively
+        ``"bfloat16"`` (torch autocast) is faster where the device computes
+        it natively and decodes nearly all genotypes as float32 does
+        (benchmarks/README.md, "Sampling throughput"); like the diffusion's
+        ``sampling_dtype``, it is not bit-identical across machines.
+        ``"auto"``: bfloat16 where the device computes it natively
         (CPUs with AVX512-BF16 or AMX, CUDA GPUs with bfloat16), float32
         elsewhere.
     training_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the network's matrix products in :meth:`fit` (torch
         autocast; the weights, the optimiser state, the losses and the
-        validation accuracy stay float32). ``"bfloat16"`` fitted 8,000
-        individuals x 1,024 SNPs in 240 s against 339 s on a CPU with native
-        bfloat16 (AVX512-BF16), with held-out reconstruction 0.997 against
-        0.995 (benchmarks/README.md). Fits repeat on one machine but are not
+        validation accuracy stay float32). ``"bfloat16"`` is faster where the
+        device computes it natively, at the same held-out reconstruction
+        (benchmarks/README.md, "bfloat16 training"). Fits repeat on one
+        machine but are not
         bit-identical to float32 fits, nor across machines. ``"auto"``:
         bfloat16 where the device computes it natively, float32 elsewhere.
     device : str, default="auto"
