@@ -21,11 +21,13 @@ _LAZY = {
     "load_zarr": "genosynth.io",
     "read_phenotype": "genosynth.io",
     "read_covariates": "genosynth.io",
+    "complete_samples": "genosynth.io",
     "GWASSelector": "genosynth.selection",
     "GenotypeVAE": "genosynth.generative.vae.vae",
     "ConditionalLatentDiffusion": "genosynth.generative.diffusion.diffusion",
     "GenerativePipeline": "genosynth.pipeline",
     "sample_genotypes": "genosynth.pipeline",
+    "default_pipeline": "genosynth.pipeline",
     "save": "genosynth.persistence",
     "load": "genosynth.persistence",
 }

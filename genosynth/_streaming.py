@@ -288,6 +288,8 @@ def _write_zarr_chunks(chunks, path, n, variants, sample_prefix, chunk_size, ove
 
     from genosynth.io import to_dataset
 
+    # A Zarr store compresses: below about one bit per genotype is not to be expected.
+    check_free_space(Path(path).parent, n * len(variants) // 8, "the Zarr store (about)")
     width = None
     with atomic_output(path, overwrite=overwrite, what="Zarr store", store=True) as tmp:
         for start, G, y_chunk in chunks:

@@ -36,6 +36,7 @@ from genosynth.data._genotypes import (
 from genosynth.data._tables import (  # noqa: F401  (public here: io reads every input file)
     PLINK_MISSING_PHENOTYPE,
     align_samples,
+    complete_samples,
     dataset_phenotype,
     read_covariates,
     read_phenotype,

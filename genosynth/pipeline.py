@@ -103,6 +103,42 @@ def _sample_with_label_model(pipe, labeller, n_samples, y, decode, rng, sample_p
     return fill_by_rejection(codes, propose, draws), final.classes_[codes]
 
 
+def resolve_conditioning(pipe: Pipeline, conditioning: str = "auto") -> str:
+    """How :func:`sample_genotypes` carries the labels for this fitted pipeline.
+
+    Parameters
+    ----------
+    pipe : Pipeline
+        A fitted generative pipeline.
+    conditioning : {"auto", "label_model", "guidance"}, default="auto"
+        As :func:`sample_genotypes` takes it.
+
+    Returns
+    -------
+    {"label_model", "guidance"}
+        ``"auto"`` resolved: the label model when the decoder next to the
+        selector has one for the final step's classes, else guidance.
+
+    Raises
+    ------
+    ValueError
+        For an unknown value, or ``"label_model"`` on a pipeline without one.
+    """
+    if conditioning not in ("auto", "label_model", "guidance"):
+        raise ValueError(
+            f"conditioning must be 'auto', 'label_model' or 'guidance', got {conditioning!r}"
+        )
+    if conditioning == "guidance":
+        return "guidance"
+    has_label_model = _label_model_step(pipe) is not None
+    if conditioning == "label_model" and not has_label_model:
+        raise ValueError(
+            "conditioning='label_model' needs a label model for the final step's classes: "
+            "fit the pipeline on class labels with GenotypeVAE(label_model='auto')"
+        )
+    return "label_model" if has_label_model else "guidance"
+
+
 def sample_genotypes(
     pipe: Pipeline,
     n_samples: int = 1,
@@ -187,16 +223,9 @@ def sample_genotypes(
     if decode not in ("argmax", "sample"):
         raise ValueError(f"decode must be 'argmax' or 'sample', got {decode!r}")
     check_fits_in_memory(pipe, n_samples if y is None or np.ndim(y) == 0 else len(y))
-    if conditioning not in ("auto", "label_model", "guidance"):
-        raise ValueError(
-            f"conditioning must be 'auto', 'label_model' or 'guidance', got {conditioning!r}"
-        )
-    labeller = None if conditioning == "guidance" else _label_model_step(pipe)
-    if conditioning == "label_model" and labeller is None:
-        raise ValueError(
-            "conditioning='label_model' needs a label model for the final step's classes: "
-            "fit the pipeline on class labels with GenotypeVAE(label_model='auto')"
-        )
+    labeller = None
+    if resolve_conditioning(pipe, conditioning) == "label_model":
+        labeller = _label_model_step(pipe)
     rng = check_random_state(random_state)
     if labeller is not None:
         if sample_params.get("guidance_scale") is not None:
@@ -329,3 +358,50 @@ class GenerativePipeline(Pipeline):
         selector = _selector(self)
         variants = getattr(selector, "selected_variants_", None)
         return to_dataset(G, y=y_out, variants=variants, sample_prefix=sample_prefix)
+
+
+def default_pipeline(n_snps: int = 1024, *, random_state=None, verbose=False):
+    """The default generative pipeline: GWAS selection, VAE, latent diffusion.
+
+    What ``genosynth fit`` and ``genosynth demo`` fit: a
+    :class:`~genosynth.GWASSelector` of ``n_snps`` variants, a
+    :class:`~genosynth.GenotypeVAE` and a
+    :class:`~genosynth.ConditionalLatentDiffusion`, every other parameter at
+    its default. Change any of them with ``set_params`` (e.g.
+    ``vae__max_iter``).
+
+    Parameters
+    ----------
+    n_snps : int, default=1024
+        Panel size of the selector.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the VAE and of the diffusion model.
+    verbose : bool, default=False
+        Progress bars while the networks train.
+
+    Returns
+    -------
+    GenerativePipeline
+        Unfitted, with steps ``"gwas"``, ``"vae"`` and ``"diffusion"``.
+
+    Examples
+    --------
+    >>> from genosynth.pipeline import default_pipeline
+    >>> pipe = default_pipeline(512, random_state=0)
+    >>> list(pipe.named_steps), pipe["gwas"].n_snps
+    (['gwas', 'vae', 'diffusion'], 512)
+    """
+    from genosynth.generative.diffusion.diffusion import ConditionalLatentDiffusion
+    from genosynth.generative.vae.vae import GenotypeVAE
+    from genosynth.selection import GWASSelector
+
+    return GenerativePipeline(
+        [
+            ("gwas", GWASSelector(n_snps=n_snps)),
+            ("vae", GenotypeVAE(random_state=random_state, verbose=verbose)),
+            (
+                "diffusion",
+                ConditionalLatentDiffusion(random_state=random_state, verbose=verbose),
+            ),
+        ]
+    )

@@ -27,15 +27,15 @@ def plink_cohort(tmp_path_factory):
 
 def _shrink_cli_models(monkeypatch, max_iter):
     """The CLI builds default estimators: cut their training to ``max_iter`` epochs."""
-    from genosynth import cli
+    from genosynth import pipeline
 
-    original = cli._default_pipeline
+    original = pipeline.default_pipeline
 
-    def tiny(n_snps, random_state, verbose):
-        pipe = original(n_snps, random_state, False)
+    def tiny(n_snps, *, random_state, verbose):
+        pipe = original(n_snps, random_state=random_state)
         return pipe.set_params(vae__max_iter=max_iter, diffusion__max_iter=max_iter)
 
-    monkeypatch.setattr(cli, "_default_pipeline", tiny)
+    monkeypatch.setattr(pipeline, "default_pipeline", tiny)
 
 
 def test_fit_sample_evaluate(plink_cohort, monkeypatch, capsys):

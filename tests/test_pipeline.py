@@ -126,6 +126,10 @@ def test_guidance_conditioning_is_still_available(fitted):
         fitted.sample(5, guidance_scale=2.0)
     with pytest.raises(ValueError, match="conditioning must be"):
         fitted.sample(5, conditioning="both")
+    from genosynth.pipeline import resolve_conditioning
+
+    assert resolve_conditioning(fitted) == "label_model"
+    assert resolve_conditioning(fitted, "guidance") == "guidance"
 
 
 def test_without_a_label_model_the_pipeline_uses_guidance(cohort):
@@ -142,6 +146,9 @@ def test_without_a_label_model_the_pipeline_uses_guidance(cohort):
     np.testing.assert_array_equal(a[0], b[0])
     with pytest.raises(ValueError, match="needs a label model"):
         pipe.sample(5, conditioning="label_model")
+    from genosynth.pipeline import resolve_conditioning
+
+    assert resolve_conditioning(pipe) == "guidance"
     with pytest.raises(AttributeError, match="no label model"):
         pipe["vae"].label_proba(np.zeros((2, 16), np.int8))
 

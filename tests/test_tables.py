@@ -71,3 +71,17 @@ def test_fam_and_table_share_plink_missing_coding(tmp_path):
     assert pheno == [1, -1, 0]
     table = write(tmp_path, "IID y\na 2\nb -9\nc 1\n")
     np.testing.assert_array_equal(read_phenotype(table, ["a", "b", "c"]), [1.0, np.nan, 0.0])
+
+
+def test_complete_samples_keeps_phenotype_and_covariates():
+    from genosynth import complete_samples
+
+    keep, y = complete_samples([0.0, 1.0, np.nan, 1.0], [[1.0, 2.0], [np.nan, 0.0], [0, 0], [3, 4]])
+    assert keep.tolist() == [True, False, False, True]
+    assert y.tolist() == [0, 1] and y.dtype == np.int64  # case-control floats become classes
+    keep, y = complete_samples([0.5, np.nan, 2.0])  # a trait stays float
+    assert keep.tolist() == [True, False, True] and y.dtype == np.float64
+    with pytest.raises(ValueError, match="no sample has a phenotype"):
+        complete_samples([np.nan, np.nan])
+    with pytest.raises(ValueError, match="complete covariates"):
+        complete_samples([1.0, 0.0], [[np.nan], [np.nan]])

@@ -218,3 +218,51 @@ def dataset_phenotype(ds) -> np.ndarray:
     if pheno.dtype.kind == "f":
         return pheno.astype(float)
     return np.where(pheno < 0, np.nan, pheno.astype(float))
+
+
+def complete_samples(phenotype, covariates=None) -> tuple[np.ndarray, np.ndarray]:
+    """The samples a model can be fitted on, and their labels.
+
+    A sample is kept when its phenotype is present and, when ``covariates``
+    are given, every covariate is. Case-control phenotypes read as floats
+    (0.0/1.0, as :func:`read_phenotype` and :func:`dataset_phenotype` return
+    them) become integer class labels; any other trait stays as it is.
+
+    Parameters
+    ----------
+    phenotype : array-like of shape (n_samples,)
+        Phenotype values, NaN where missing.
+    covariates : array-like of shape (n_samples, n_covariates), optional
+        Covariate values, NaN where missing.
+
+    Returns
+    -------
+    keep : ndarray of bool, shape (n_samples,)
+        The complete samples.
+    y : ndarray of shape (keep.sum(),)
+        Their labels: int64 for a 0/1 phenotype, float otherwise.
+
+    Raises
+    ------
+    ValueError
+        When no sample is complete.
+
+    Examples
+    --------
+    >>> keep, y = complete_samples([1.0, np.nan, 0.0], [[0.5], [0.1], [np.nan]])
+    >>> keep.tolist(), y.tolist(), y.dtype.name
+    ([True, False, False], [1], 'int64')
+    """
+    y = np.asarray(phenotype, dtype=float)
+    keep = ~np.isnan(y)
+    if covariates is not None:
+        covariates = np.asarray(covariates, dtype=float).reshape(len(y), -1)
+        keep &= ~np.isnan(covariates).any(axis=1)
+    if not keep.any():
+        if covariates is None:
+            raise ValueError("no sample has a phenotype (all are missing: -9, NA or nan)")
+        raise ValueError("no sample has both a phenotype and complete covariates")
+    y = y[keep]
+    if np.isin(y, (0, 1)).all():
+        y = y.astype(np.int64)
+    return keep, y

@@ -1,8 +1,7 @@
-"""The ``genosynth`` command line: demo, fit, sample, evaluate."""
+"""The commands of the ``genosynth`` command line: read, call the library, print."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import sys
 import time
@@ -56,39 +55,11 @@ def _covariates(ds, covar_path):
         return read_covariates(covar_path, ds["sample_id"].values)
 
 
-def _positive(kind):
-    """An argparse type: a number of ``kind`` greater than zero."""
+def _pipeline(args):
+    """The default pipeline for ``--n-snps``, ``--seed`` and ``--quiet``."""
+    from genosynth.pipeline import default_pipeline
 
-    def parse(text: str):
-        value = kind(text)  # a ValueError here is reported by argparse
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
-    return parse
-
-
-# The *_dtype values of the estimators (genosynth.generative._torch_utils.DTYPES, which
-# imports torch: the parser is built without it so that --help is instant).
-_PRECISIONS = ("auto", "float32", "bfloat16")
-
-
-def _default_pipeline(n_snps: int, random_state: int, verbose: bool):
-    from genosynth import (
-        ConditionalLatentDiffusion,
-        GenerativePipeline,
-        GenotypeVAE,
-        GWASSelector,
-    )
-
-    return GenerativePipeline(
-        [
-            ("gwas", GWASSelector(n_snps=n_snps)),
-            ("vae", GenotypeVAE(random_state=random_state, verbose=verbose)),
-            ("diffusion", ConditionalLatentDiffusion(random_state=random_state, verbose=verbose)),
-        ]
-    )
+    return default_pipeline(args.n_snps, random_state=args.seed, verbose=not args.quiet)
 
 
 def _fit_timed(pipe, X, y, **fit_params):
@@ -129,7 +100,7 @@ def cmd_demo(args) -> int:
         f"cohort: {ds.sizes['samples']} individuals x {ds.sizes['variants']} variants; "
         f"train {len(idx_train)}, holdout {len(idx_hold)} (split before anything is fitted)"
     )
-    pipe = _fit_timed(_default_pipeline(args.n_snps, args.seed, not args.quiet), train, y_train)
+    pipe = _fit_timed(_pipeline(args), train, y_train)
     panel = pipe["gwas"].get_support(indices=True)
     G_all, _ = as_genotypes(ds)
     G_train, G_hold = G_all[idx_train][:, panel], G_all[idx_hold][:, panel]
@@ -191,27 +162,20 @@ def _read_plink(prefix, **kwargs):
 
 def cmd_fit(args) -> int:
     from genosynth import save
+    from genosynth.io import complete_samples
 
     _check_output(args.out, args.force, "model file")
     ds = _read_plink(args.plink)
     y = _phenotype(ds, args.pheno, args.pheno_name)
     covariates = _covariates(ds, args.covar)
-    keep = ~np.isnan(y)
-    if covariates is not None:
-        keep &= ~np.isnan(covariates).any(axis=1)
-    if not keep.any():
-        if covariates is None:
-            raise CLIError("no sample has a phenotype (all are missing: -9, NA or nan)")
-        raise CLIError("no sample has both a phenotype and complete covariates")
+    with _as_cli_errors():
+        keep, y = complete_samples(y, covariates)
     if not keep.all():
         _log(f"excluding {int((~keep).sum())} samples with a missing phenotype or covariate")
         # Re-open with only those individuals: keeps the direct .bed dosage path.
         ds = _read_plink(args.plink, samples=np.flatnonzero(keep))
         covariates = covariates[keep] if covariates is not None else None
-    y = y[keep]
-    if np.all(np.isin(y, (0, 1))):
-        y = y.astype(np.int64)
-    pipe = _default_pipeline(args.n_snps, args.seed, not args.quiet)
+    pipe = _pipeline(args)
     pipe.set_params(vae__decoder_noise=args.decoder_noise, diffusion__label_type=args.label_type)
     if args.label_type == "continuous":  # the association test to match
         pipe.set_params(gwas__test="linear")
@@ -271,8 +235,6 @@ def cmd_sample(args) -> int:
         _check_output(plink_paths(args.out), args.force, "PLINK file")
     else:
         _check_output(args.out, args.force, "Zarr store", store=True)
-    if args.format == "zarr":
-        _check_zarr_space(pipe, args)
     try:
         # Chunk by chunk: memory stays bounded whatever --n is.
         write_samples(
@@ -293,12 +255,11 @@ def cmd_sample(args) -> int:
 
 
 def _conditioning(pipe, args) -> str:
-    """``--conditioning`` resolved; the guidance flags need the guided sampler."""
-    from genosynth.pipeline import _label_model_step
+    """``--conditioning`` checked; the guidance flags need the guided sampler."""
+    from genosynth.pipeline import resolve_conditioning
 
-    resolved = args.conditioning
-    if resolved == "auto":
-        resolved = "guidance" if _label_model_step(pipe) is None else "label_model"
+    with _as_cli_errors():
+        resolved = resolve_conditioning(pipe, args.conditioning)
     given = [
         f
         for f, v in (("--guidance", args.guidance), ("--guidance-interval", args.guidance_interval))
@@ -310,21 +271,6 @@ def _conditioning(pipe, args) -> str:
             "its label model (the default)"
         )
     return args.conditioning
-
-
-def _check_zarr_space(pipe, args) -> None:
-    """A Zarr store compresses; below about one bit per genotype is not to be expected."""
-    from genosynth._atomic import check_free_space
-    from genosynth._streaming import _panel
-
-    _, n_variants = _panel(pipe)
-    if n_variants:
-        try:
-            check_free_space(
-                Path(args.out).parent, args.n * n_variants // 8, "the Zarr store (about)"
-            )
-        except OSError as exc:
-            raise CLIError(str(exc)) from None
 
 
 def _sampling_params(args) -> dict:
@@ -358,6 +304,7 @@ def _read_any(path):
 
 
 def cmd_evaluate(args) -> int:
+    from genosynth.io import dataset_phenotype
     from genosynth.metrics import evaluate
 
     _check_outputs(args, "csv", "plot")
@@ -367,8 +314,7 @@ def cmd_evaluate(args) -> int:
         if "sample_phenotype" not in ds:
             raise CLIError(f"the {name} data carry no phenotype (sample_phenotype)")
         y = np.asarray(ds["sample_phenotype"].values)
-        # read_plink marks a missing binary phenotype -1 and a missing trait NaN.
-        missing = np.isnan(y) if y.dtype.kind == "f" else y < 0
+        missing = np.isnan(dataset_phenotype(ds))
         if missing.all():
             raise CLIError(f"no individual of the {name} data has a phenotype")
         if missing.any():
@@ -405,130 +351,3 @@ def _save_figure(report, path, force: bool) -> None:
         force,
         lambda tmp: report.plot().savefig(tmp, format=fmt, dpi=120, bbox_inches="tight"),
     )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``genosynth`` command."""
-    parser = argparse.ArgumentParser(
-        prog="genosynth", description="Phenotype-conditioned synthetic genotypes."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    force = {"action": "store_true", "help": "replace existing output files"}
-    demo = sub.add_parser("demo", help="simulate a cohort, fit, sample and print the report")
-    demo.add_argument("--n-snps", type=int, default=1024)
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--plot", help="also write the report figure to this file")
-    demo.add_argument("--quiet", action="store_true", help="no progress bars")
-    demo.add_argument("--force", **force)
-    demo.set_defaults(func=cmd_demo)
-
-    fit = sub.add_parser("fit", help="fit a pipeline on a PLINK cohort and save it")
-    fit.add_argument("--plink", required=True, help="PLINK 1 prefix (.bed/.bim/.fam)")
-    fit.add_argument("--pheno", help="phenotype file with a header (FID) IID VALUE...")
-    fit.add_argument("--pheno-name", help="phenotype column (default: the first)")
-    fit.add_argument("--covar", help="covariate file with a header (FID) IID COV1 COV2...")
-    fit.add_argument("--n-snps", type=int, default=1024)
-    fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument(
-        "--label-type",
-        choices=("auto", "categorical", "continuous"),
-        default="auto",
-        help="how the phenotype conditions the generator: classes (case/control, "
-        "multi-class) or a quantitative trait; auto: continuous when the values are not "
-        "all whole numbers",
-    )
-    fit.add_argument(
-        "--denoiser",
-        choices=("conv", "mlp"),
-        help="diffusion network: conv (default; higher LD fidelity) or mlp (about 2x faster)",
-    )
-    fit.add_argument(
-        "--decoder-noise",
-        type=float,
-        default=0.0,
-        help="GenotypeVAE decoder_noise: train the decoder on noised latents (e.g. 0.3; "
-        "higher AF/LD fidelity, synthetic individuals easier to tell from real ones)",
-    )
-    fit.add_argument(
-        "--precision",
-        choices=_PRECISIONS,
-        help="matrix products in training the VAE and the denoiser (default auto: bfloat16 on "
-        "devices with native bfloat16, ~1.5x faster; float32 elsewhere)",
-    )
-    fit.add_argument(
-        "--epochs",
-        type=_positive(int),
-        help="denoiser training epochs (default: conv min(240, 1,152,000 / training rows), "
-        "i.e. 160 at 10,000 individuals; mlp 400)",
-    )
-    fit.add_argument(
-        "--learning-rate",
-        type=_positive(float),
-        help="denoiser peak learning rate (default: 2e-3 for conv, 1e-3 for mlp)",
-    )
-    fit.add_argument("--out", required=True, help="model file to write")
-    fit.add_argument("--quiet", action="store_true")
-    fit.add_argument("--force", **force)
-    fit.set_defaults(func=cmd_fit)
-
-    sample = sub.add_parser("sample", help="sample a synthetic cohort from a saved model")
-    sample.add_argument("model")
-    sample.add_argument("--n", type=int, required=True, help="number of individuals")
-    sample.add_argument("--cases", type=float, help="fraction of cases (default: training mix)")
-    sample.add_argument("--format", choices=("plink", "zarr"), default="plink")
-    sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument(
-        "--precision",
-        choices=_PRECISIONS,
-        help="precision of the denoiser and the decoder (default: the model's; auto is bfloat16 "
-        "on devices with native bfloat16, ~2x faster; float32 is bit-identical across machines)",
-    )
-    sample.add_argument(
-        "--conditioning",
-        choices=("auto", "label_model", "guidance"),
-        default="auto",
-        help="how labels are carried: the VAE's label model p(y | G) with rejection, or "
-        "classifier-free guidance (default auto: the label model when the model has one)",
-    )
-    sample.add_argument(
-        "--guidance", type=float, help="guidance scale, with --conditioning guidance"
-    )
-    sample.add_argument(
-        "--guidance-interval",
-        help="START,STOP: guide only steps in this fraction of the noising process (e.g. 0.5,1)",
-    )
-    sample.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
-    sample.add_argument(
-        "--sampler", choices=("ddim", "dpm++2m"), help="ODE sampler (default: the model's)"
-    )
-    sample.add_argument("--out", required=True, help="PLINK prefix or Zarr path")
-    sample.add_argument("--force", **force)
-    sample.set_defaults(func=cmd_sample)
-
-    ev = sub.add_parser("evaluate", help="judge a synthetic cohort against real train/holdout")
-    ev.add_argument("--train", required=True, help="real training data (PLINK prefix or Zarr)")
-    ev.add_argument("--holdout", required=True, help="real holdout data (PLINK prefix or Zarr)")
-    ev.add_argument("--synthetic", required=True, help="synthetic data (PLINK prefix or Zarr)")
-    ev.add_argument("--csv", help="write the metric table to this CSV file")
-    ev.add_argument("--plot", help="write the report figure to this file")
-    ev.add_argument("--force", **force)
-    ev.set_defaults(func=cmd_evaluate)
-    return parser
-
-
-def main(argv=None) -> int:
-    """Entry point of the ``genosynth`` command."""
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (CLIError, OSError, MemoryError) as exc:
-        # OSError / MemoryError: the system refused (disk, permissions, memory),
-        # named in one line rather than a traceback.
-        message = str(exc).replace("\n", " ") or type(exc).__name__
-        print(f"error: {message} (genosynth {args.command})", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
