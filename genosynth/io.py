@@ -288,8 +288,8 @@ def _lazy_bed_calls(bed_path: Path, n_file_samples: int, n_variants: int, rows=N
     alternate allele. Calls and mask are both derived from the same dosage
     chunk, so computing them together reads each chunk once. (sgkit's reader
     builds each chunk through int64 temporaries and in the opposite allele
-    order, which then has to be flipped: ~10x slower on a 20,000 x 40,000
-    cohort, see benchmarks/README.md.)
+    order, which then has to be flipped; benchmarks/README.md, "GWAS
+    selection", has runs before and after the switch.)
     """
     import dask
     import dask.array as da

@@ -206,10 +206,11 @@ def _array_to_dosage(X, allow_rounding: bool) -> np.ndarray:
 # A reader that builds ``call_genotype`` from dosages (read_plink) keeps those dosages in
 # the Dataset as ``call_alt_count`` (variants, samples; int8, -1 missing), with the dask
 # names of the calls and mask derived from them in its ``derived_from`` attribute. The data
-# layer then reads the dosages directly instead of expanding them into calls and back (2-3x
-# faster on a 20,000 x 40,000 cohort, benchmarks/README.md). Dask names are content
-# tokens, so a match means exactly these calls; any change to the calls (subsetting
-# samples, rechunking, editing) gives new names and the ordinary path.
+# layer then reads the dosages directly instead of expanding them into calls and back, which
+# was most of what a Dataset input cost over an array (benchmarks/README.md, "GWAS
+# selection", third run). Dask names are content tokens, so a match means exactly these
+# calls; any change to the calls (subsetting samples, rechunking, editing) gives new names
+# and the ordinary path.
 ALT_COUNT = "call_alt_count"
 
 

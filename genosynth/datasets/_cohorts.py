@@ -471,7 +471,9 @@ def _demo_cohort():
         heritability=0.5,
         prevalence=0.3,
         random_state=20260301,
-        n_jobs=-1,  # the same cohort whatever the core count, in half the time on two
+        # The same cohort whatever the core count; chromosomes are simulated in parallel
+        # (benchmarks/README.md, "The default cohort: stdpopsim's growing European population").
+        n_jobs=-1,
     )
 
 

@@ -20,19 +20,19 @@ import numpy as np
 # Over-simulate by this factor (plus a small-count allowance) so that one run usually
 # yields the requested number of common variants; surplus variants are dropped.
 _LENGTH_MARGIN = 1.15
-# The same for stdpopsim and msprime histories, whose recent growth turns variation rare: the
-# common-site density of OutOfAfrica_2T12's Europeans is 0.86 of the constant-size formula's
-# (2,429 against 2,815 per Mb at 10,000 individuals), so 1.15 fell short on every chromosome
-# and each was simulated twice.
+# The same for stdpopsim and msprime histories, whose recent growth turns variation rare: they
+# hold fewer common sites per Mb than the constant-size formula predicts, by more than the
+# plain margin covers, so with it each chromosome would be simulated twice
+# (benchmarks/README.md, "The default cohort: stdpopsim's growing European population").
 _GROWN_LENGTH_MARGIN = 1.35
 
 # With n_variants and a stdpopsim or msprime history, each chromosome is a stretch of about
 # this many bp, and mutations are thinned so that it holds its share of the variants. A
 # stretch of a few Mb crammed with every common SNP makes a panel of near-identical
-# haplotypes and a genome too short for kinship: at 10,000 individuals, 4 x 3.6 Mb stretches
-# left 71% of holdout haplotypes exact copies of a training one over a 1,024-SNP GWAS panel
-# and the median holdout individual a "second-degree relative" (KING 0.114) of someone
-# (benchmarks/README.md, "The default cohort").
+# haplotypes and a genome too short for kinship: holdout haplotypes repeat training ones over
+# a GWAS panel, and unrelated holdout individuals look like relatives of training ones; at
+# this length both stay within the cohort yardstick's targets (benchmarks/README.md, "Is the
+# cohort a biobank or a family?").
 STRETCH_LENGTH = 12_000_000
 
 

@@ -3,8 +3,8 @@
 Every function takes real and synthetic genotypes as arrays ``(n_samples,
 n_variants)`` of 0/1/2 (-1 or NaN missing) or as sgkit Datasets, documents
 its definition, ideal value and how ties and missing calls are treated, and
-returns a dict of named values. :func:`evaluate` runs the whole protocol of
-the SPEC and returns an :class:`EvaluationReport`.
+returns a dict of named values. :func:`evaluate` runs the whole protocol
+(:ref:`privacy-protocol`) and returns an :class:`EvaluationReport`.
 
 This package never imports torch.
 

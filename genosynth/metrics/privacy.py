@@ -225,8 +225,9 @@ def adversarial_accuracy(
     ``nnaa`` uses the training set, ``nnaa_holdout`` the holdout;
     ``privacy_loss = nnaa_holdout - nnaa``. Ideal: both accuracies 0.5
     (target 0.45-0.60 for ``nnaa``), privacy loss 0. Values well below
-    0.5 mean synthetic rows sit on top of training rows (copycat: about 0.25);
-    well above 0.5 mean they are easy to tell from real ones.
+    0.5 mean synthetic rows sit on top of training rows (the copycat baseline's
+    value is in benchmarks/README.md, "Metrics: nearest neighbours at scale and
+    the full report"); well above 0.5 mean they are easy to tell from real ones.
 
     The two halves of ``nnaa`` are reported too, because an average near 0.5
     can hide two failures: ``nnaa_real`` (the first mean: training rows

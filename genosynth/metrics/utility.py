@@ -158,9 +158,9 @@ def tstr(
     on the real training cohort, and both score the *same* real holdout. For
     each model: the ROC AUC (ties count one half), the precision-recall AUC
     (average precision) and the balanced accuracy of its predicted labels;
-    and the ratios synthetic / real (ideal 1; SPEC target for the AUC ratio
-    >= 0.97). A ratio above 1 is possible (the synthetic model may be better
-    regularised) and is not a defect.
+    and the ratios synthetic / real (ideal 1; acceptance target for the AUC
+    ratio >= 0.97). A ratio above 1 is possible (the synthetic model may be
+    better regularised) and is not a defect.
 
     For a quantitative trait (float labels that are not all 0/1) the models
     are regressions and the score is ``r2``, the squared correlation of the
