@@ -335,18 +335,14 @@ class HaplotypeMosaic(BaseEstimator):
     Trait conditioning: a synthetic individual of class ``c`` copies only the
     haplotypes of training individuals of class ``c``. Weighting every
     training haplotype by a fitted PRS's probability of the class was
-    measured as the alternative and kept the signal worse (1,500 msprime
-    individuals, 256-SNP GWAS panel, 3 seeds: case-control frequency
-    difference correlation with the real ones 0.939 +- 0.007 for class donors
-    vs 0.894 +- 0.017 PRS-weighted, GWAS effect correlation 0.924 vs 0.846, at
-    equal LD and membership AUC), so it is not offered. A quantitative trait
+    measured as the alternative and kept the signal worse, at equal LD and
+    membership AUC (``benchmarks/README.md``), so it is not offered. A quantitative trait
     value ``t`` draws donors among the ``trait_window`` fraction of training
     individuals whose traits rank nearest ``t`` (a window in trait order,
     shifted inward at the extremes); requests outside the training range
     are refused. A wider window averages the trait over more donors and
-    flattens its association: the per-SNP slope of the trait on the dosage,
-    synthetic against real, was 0.984 / 0.976 / 0.862 / 0.822 of the real
-    one for windows 0.02 / 0.05 / 0.1 / 0.2 (1,500 individuals, 256 SNPs).
+    flattens its association (the measured slopes per window are in
+    ``benchmarks/README.md``).
 
     Parameters
     ----------

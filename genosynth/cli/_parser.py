@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--denoiser",
         choices=("conv", "mlp"),
-        help="diffusion network: conv (default; higher LD fidelity) or mlp (about 2x faster)",
+        help="diffusion network: conv (default; higher LD fidelity) or mlp (faster)",
     )
     fit.add_argument(
         "--decoder-noise",
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=_PRECISIONS,
         help="matrix products in training the VAE and the denoiser (default auto: bfloat16 on "
-        "devices with native bfloat16, ~1.5x faster; float32 elsewhere)",
+        "devices with native bfloat16, where it is faster; float32 elsewhere)",
     )
     fit.add_argument(
         "--epochs",
@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=_PRECISIONS,
         help="precision of the denoiser and the decoder (default: the model's; auto is bfloat16 "
-        "on devices with native bfloat16, ~2x faster; float32 is bit-identical across machines)",
+        "on devices with native bfloat16, where it is faster; float32 is bit-identical across machines)",
     )
     sample.add_argument(
         "--conditioning",

@@ -484,8 +484,8 @@ def load_demo():
     default demography (stdpopsim ``OutOfAfrica_2T12``) x 4,000 common
     variants (MAF >= 0.01) on six chromosomes, 100 causal variants,
     heritability 0.5 on the liability scale, prevalence 0.3 (900 cases).
-    Built by :func:`simulate_case_control` with a fixed seed in a few seconds
-    the first time, then served from a cache; every call returns an
+    Built by :func:`simulate_case_control` with a fixed seed the first time,
+    then served from a cache; every call returns an
     independent copy.
 
     Returns

@@ -215,8 +215,8 @@ def _homsap_chromosomes(n_chromosomes):
 def _pair_coalescence_time(debug, population):
     """E[T2] of two lineages of ``population``: the integral of their survival curve.
 
-    A fixed log-spaced grid (~0.1 s) instead of msprime's adaptive
-    ``mean_coalescence_time`` (~30 s): the value only sizes the chromosomes to
+    A fixed log-spaced grid instead of msprime's adaptive (and much slower)
+    ``mean_coalescence_time``: the value only sizes the chromosomes to
     simulate, which a shortfall loop corrects anyway.
     """
     import numpy as np

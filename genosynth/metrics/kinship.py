@@ -19,9 +19,9 @@ Relationship classes use KING's cut-offs: duplicate / monozygotic twin
 ``0.0884 < phi <= 0.177``. The cut-offs assume genome-wide, LD-pruned
 variants: on a panel of a thousand selected, LD-rich SNPs, haplotypes that
 unrelated people share from the population's history raise every kinship,
-and KING calls most of them relatives (77% of an allele-frequency sampler's
-individuals, which copies no one, were "second-degree relatives" of someone
-on a 1,024-SNP GWAS panel). On such a panel the calibrated statistic of
+and KING calls most of them relatives, even the individuals of an
+allele-frequency sampler, which copies no one (the figure is in
+``benchmarks/README.md``). On such a panel the calibrated statistic of
 :func:`relatives` is the one to read: the fraction of synthetic individuals
 whose closest training kinship exceeds the 99th percentile of the holdout's,
 i.e. more related to the training set than 99% of real newcomers are.

@@ -29,10 +29,9 @@ import warnings
 import numpy as np
 
 # Candidate penalties (sklearn's C: inverse strength, on the sum of the losses over standardised
-# dosages). Cross-validated log-loss chose 0.1 on 8,000 training individuals of the default
-# cohort, with 0.03 and 0.3 close behind and 0.01 and 1.0 clearly worse; 1.0 also cost more
-# than the rest of the grid together (a weak L1 penalty converges slowly), so the grid is
-# the three around the optimum.
+# dosages): the three around the optimum that cross-validated log-loss chose on the default
+# cohort; a weaker penalty converges slowly and cost more than the rest of the grid together
+# (the measured losses are in benchmarks/README.md).
 CANDIDATE_C = (0.03, 0.1, 0.3)
 _CV_FOLDS = 3
 # Proposals drawn per round of rejection sampling, as a multiple of the rows still missing
