@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--precision",
         choices=_PRECISIONS,
         help="precision of the denoiser and the decoder (default: the model's; auto is bfloat16 "
-        "on devices with native bfloat16, where it is faster; float32 is bit-identical across machines)",
+        "on devices with native bfloat16, where it is faster; float32 is bit-identical across "
+        "machines)",
     )
     sample.add_argument(
         "--conditioning",
