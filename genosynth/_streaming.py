@@ -14,7 +14,7 @@ exactly ``pipe.sample_dataset(n_samples, random_state=...)``.
 The ``.bed`` is written directly (variant-major, 2 bits per genotype, as
 PLINK 1 defines it): each chunk of individuals fills a contiguous run of
 bytes in every variant's row. Every output goes through
-:mod:`genosynth._atomic`: a temporary file renamed into place at the end.
+:mod:`genosynth.data._atomic`: a temporary file renamed into place at the end.
 """
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ import pandas as pd
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_random_state
 
-from genosynth._atomic import (
+from genosynth.data._atomic import (
     atomic_output,
     atomic_outputs,
     check_free_space,
     format_bytes,
     plink_paths,
 )
-from genosynth._diversity import count_duplicates, row_hashes, warn_if_collapsed
 from genosynth.data._genotypes import default_variants
+from genosynth.stats._diversity import count_duplicates, row_hashes, warn_if_collapsed
 
 # Individuals per chunk, a multiple of 4 (whole .bed bytes). Sampling needs far
 # more than the dosages per row (latents, decoder outputs, the label model's
@@ -147,7 +147,7 @@ def iter_sample_chunks(
     """Yield ``(start, G, y)`` chunks of a synthetic cohort, ``chunk_size`` rows at a time.
 
     At the end a single warning is given if the rows repeat one another
-    (see :mod:`genosynth._diversity`; counted on the first million rows),
+    (see :mod:`genosynth.stats._diversity`; counted on the first million rows),
     instead of one per chunk.
 
     Examples

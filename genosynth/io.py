@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genosynth._atomic import atomic_output, atomic_outputs, plink_paths
+from genosynth.data._atomic import atomic_output, atomic_outputs, plink_paths
 from genosynth.data._genotypes import (
     ALT_COUNT,
     MISSING,

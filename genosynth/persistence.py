@@ -31,7 +31,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth._atomic import atomic_output
+from genosynth.data._atomic import atomic_output
 from genosynth.io import package_version as _version
 
 FORMAT = "genosynth-model"

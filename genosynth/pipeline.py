@@ -19,10 +19,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from genosynth._diversity import warn_if_collapsed_rows
 from genosynth._streaming import check_fits_in_memory, write_samples
 from genosynth.data._labels import class_codes, has_continuous_label
 from genosynth.io import load_zarr, read_plink, to_dataset
+from genosynth.stats._diversity import warn_if_collapsed_rows
 from genosynth.stats._label_model import fill_by_rejection
 
 

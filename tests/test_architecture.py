@@ -40,11 +40,7 @@ LAYERS = {
     "genosynth.metrics": "metrics",
     "genosynth.pipeline": "pipeline",
     "genosynth.cli": "pipeline",
-    # Flat modules of the pending `faults` branch, classified by what they import, until
-    # they move into their rooms.
-    "genosynth._alignment": "data",
-    "genosynth._atomic": "data",
-    "genosynth._diversity": "data",
+    # Chunked sampling to disk: it drives a fitted pipeline, so it sits in the pipeline layer.
     "genosynth._streaming": "pipeline",
 }
 

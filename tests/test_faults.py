@@ -28,9 +28,9 @@ from genosynth import (
     load,
     save,
 )
-from genosynth._alignment import align_variants
 from genosynth._streaming import write_samples
 from genosynth.baselines import AlleleFrequencySampler
+from genosynth.data._alignment import align_variants
 from genosynth.data._genotypes import as_genotypes, default_variants
 from genosynth.datasets import simulate_case_control
 from genosynth.io import load_zarr, read_plink, save_zarr, to_dataset, write_plink
@@ -320,7 +320,7 @@ def test_collapsed_generator_warns_and_report_shows_it(tiny_pipe, af_pipe, cohor
 
 
 def test_collapse_warning_is_calibrated_on_narrow_panels():
-    from genosynth._diversity import count_duplicates, row_hashes, warn_if_collapsed
+    from genosynth.stats._diversity import count_duplicates, row_hashes, warn_if_collapsed
 
     count = count_duplicates(row_hashes(np.zeros((100, 4), dtype=np.int8)))
     with warnings.catch_warnings():
@@ -336,7 +336,7 @@ def test_collapse_warning_is_calibrated_on_narrow_panels():
 @_SETTINGS
 @given(rows=st.lists(st.lists(st.integers(-1, 2), min_size=6, max_size=6), min_size=1))
 def test_row_hashes_count_distinct_rows(rows):
-    from genosynth._diversity import count_duplicates, row_hashes
+    from genosynth.stats._diversity import count_duplicates, row_hashes
 
     G = np.array(rows, dtype=np.int8)
     count = count_duplicates(row_hashes(G))

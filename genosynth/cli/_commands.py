@@ -133,7 +133,7 @@ def cmd_demo(args) -> int:
 
 def _check_output(paths, force: bool, what: str, store: bool = False) -> None:
     """Fail before the work, not after it, when an output cannot (or may not) be written."""
-    from genosynth._atomic import check_output
+    from genosynth.data._atomic import check_output
 
     try:
         check_output(paths, overwrite=force, what=what, store=store)
@@ -203,8 +203,8 @@ def cmd_sample(args) -> int:
     from sklearn.pipeline import Pipeline
 
     from genosynth import GenerativePipeline, load
-    from genosynth._atomic import plink_paths
     from genosynth._streaming import write_samples
+    from genosynth.data._atomic import plink_paths
 
     if args.n < 1:
         raise CLIError(f"--n must be a positive number of individuals, got {args.n}")
@@ -337,7 +337,7 @@ def cmd_evaluate(args) -> int:
 
 
 def _write_atomic(path, force: bool, write) -> None:
-    from genosynth._atomic import atomic_output
+    from genosynth.data._atomic import atomic_output
 
     with atomic_output(path, overwrite=force) as tmp:
         write(tmp)

@@ -14,8 +14,7 @@ import time
 
 import numpy as np
 
-from genosynth._alignment import align_variants, flip_note
-from genosynth._diversity import count_duplicates, row_hashes
+from genosynth.data._alignment import align_variants, flip_note
 from genosynth.data._haplotypes import is_phased
 from genosynth.metrics import _inputs
 from genosynth.metrics._neighbours import _nearest
@@ -38,6 +37,7 @@ from genosynth.metrics.privacy import (
 )
 from genosynth.metrics.segments import shared_segments
 from genosynth.metrics.utility import association_recovery, tstr
+from genosynth.stats._diversity import count_duplicates, row_hashes
 
 # Variants shown in the LD heatmap of the figure.
 _HEATMAP_VARIANTS = 100
