@@ -100,7 +100,7 @@ def cmd_demo(args) -> int:
         f"cohort: {ds.sizes['samples']} individuals x {ds.sizes['variants']} variants; "
         f"train {len(idx_train)}, holdout {len(idx_hold)} (split before anything is fitted)"
     )
-    pipe = _fit_timed(_pipeline(args), train, y_train)
+    pipe = _fit_timed(_pipeline(args).set_params(diffusion__max_iter=args.epochs), train, y_train)
     panel = pipe["gwas"].get_support(indices=True)
     G_all, _ = as_genotypes(ds)
     G_train, G_hold = G_all[idx_train][:, panel], G_all[idx_hold][:, panel]

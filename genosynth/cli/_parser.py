@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="panel size (default 512: an eighth of the demo cohort's 4,000 variants, which "
         "keeps the demo to a few minutes on two cores; genosynth fit defaults to 1,024)",
     )
+    demo.add_argument(
+        "--epochs",
+        type=_positive(int),
+        default=160,
+        help="denoiser training epochs (default 160 for the demo, within its time budget; "
+        "genosynth fit defaults to the model's own budget)",
+    )
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--plot", help="also write the report figure to this file")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
