@@ -325,6 +325,15 @@ def test_fit_refuses_non_positive_epochs_and_learning_rate(flag, value, message,
     assert f"argument {flag}: {message}" in capsys.readouterr().err
 
 
+def test_demo_defaults_and_refuses_non_positive_epochs(capsys):
+    demo = build_parser().parse_args(["demo"])
+    assert (demo.n_snps, demo.epochs) == (512, 160)  # the demo's budget (benchmarks/README.md)
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--epochs", "0"])
+    assert exc.value.code == 2
+    assert "argument --epochs: must be greater than 0, got 0" in capsys.readouterr().err
+
+
 def test_readme_commands_parse():
     """Every ``genosynth`` command line in the README uses flags the parser knows."""
     readme = (Path(__file__).parents[1] / "README.md").read_text()
