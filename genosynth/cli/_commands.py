@@ -56,10 +56,13 @@ def _covariates(ds, covar_path):
 
 
 def _pipeline(args):
-    """The default pipeline for ``--n-snps``, ``--seed`` and ``--quiet``."""
+    """The default pipeline for ``--n-snps``, ``--seed``, ``--quiet`` and ``--epochs``."""
     from genosynth.pipeline import default_pipeline
 
-    return default_pipeline(args.n_snps, random_state=args.seed, verbose=not args.quiet)
+    pipe = default_pipeline(args.n_snps, random_state=args.seed, verbose=not args.quiet)
+    if args.epochs is not None:
+        pipe.set_params(diffusion__max_iter=args.epochs)
+    return pipe
 
 
 def _fit_timed(pipe, X, y, **fit_params):
@@ -100,7 +103,7 @@ def cmd_demo(args) -> int:
         f"cohort: {ds.sizes['samples']} individuals x {ds.sizes['variants']} variants; "
         f"train {len(idx_train)}, holdout {len(idx_hold)} (split before anything is fitted)"
     )
-    pipe = _fit_timed(_pipeline(args).set_params(diffusion__max_iter=args.epochs), train, y_train)
+    pipe = _fit_timed(_pipeline(args), train, y_train)
     panel = pipe["gwas"].get_support(indices=True)
     G_all, _ = as_genotypes(ds)
     G_train, G_hold = G_all[idx_train][:, panel], G_all[idx_hold][:, panel]
@@ -185,8 +188,6 @@ def cmd_fit(args) -> int:
         pipe.set_params(
             vae__training_dtype=args.precision, diffusion__training_dtype=args.precision
         )
-    if args.epochs is not None:
-        pipe.set_params(diffusion__max_iter=args.epochs)
     if args.learning_rate is not None:
         pipe.set_params(diffusion__learning_rate_init=args.learning_rate)
     fit_params = {} if covariates is None else {"gwas__covariates": covariates}
