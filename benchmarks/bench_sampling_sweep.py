@@ -12,13 +12,16 @@ with the train label mix, timed warm, and is judged with the metrics of
 ``--refit NAME=JSON`` (ConditionalLatentDiffusion parameters) fits a new
 diffusion model on the same VAE's latents (its fit time is printed) and is
 judged the same way: denoiser and training variants at a fraction of a whole
-pipeline's fit.
+pipeline's fit. Each ``--fit NAME=JSON`` (pipeline ``set_params`` keys, on top of
+float32) fits a whole new pipeline on the same split, its fit time split by
+stage: training budgets judged against the cached default.
 
 Usage::
 
     python benchmarks/bench_sampling_sweep.py \\
         --config 'steps6={"diffusion__n_steps": 6}' --config 'steps4={"diffusion__n_steps": 4}'
     python benchmarks/bench_sampling_sweep.py --refit 'hidden96={"hidden_size": 96}'
+    python benchmarks/bench_sampling_sweep.py --fit 'short={"vae__max_iter": 24}'
 
 Prints a markdown table (copy it into benchmarks/README.md with the date).
 """
@@ -26,6 +29,8 @@ Prints a markdown table (copy it into benchmarks/README.md with the date).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import sys
 import time
@@ -36,7 +41,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_end_to_end import KEY_METRICS, judge  # noqa: E402
-from bench_speed import FLOAT32, _arithmetic, _cohort, _pipeline  # noqa: E402
+from bench_speed import FLOAT32, _arithmetic, _cohort, _pipeline, _stage_seconds  # noqa: E402
 
 
 def _fitted(args, ds, idx_tr, y):
@@ -61,15 +66,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--config", action="append", default=[], help="NAME=JSON of set_params")
     parser.add_argument("--refit", action="append", default=[], help="NAME=JSON of diffusion")
+    parser.add_argument("--fit", action="append", default=[], help="NAME=JSON of set_params")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/genosynth-bench-cache"))
     args = parser.parse_args()
     configs = [("default", {})]
     for spec in args.config:
         name, _, params = spec.partition("=")
         configs.append((name, json.loads(params)))
-    refits = [
-        (name, json.loads(params)) for name, _, params in (s.partition("=") for s in args.refit)
-    ]
+    refits, fits = (
+        [(name, json.loads(params)) for name, _, params in (s.partition("=") for s in specs)]
+        for specs in (args.refit, args.fit)
+    )
 
     from sklearn.model_selection import train_test_split
 
@@ -117,7 +124,23 @@ def main() -> None:
             extra = {"diffusion_fit_s": time.perf_counter() - t0, "epochs": diffusion.n_iter_}
             judged(name, GenerativePipeline([*pipe.steps[:-1], ("diffusion", diffusion)]), extra)
 
+    for name, params in fits:
+        fitted = _pipeline(args.n_snps, args.seed, FLOAT32 | params)
+        fitted.set_params(verbose=True)  # sklearn prints each step's time
+        log = io.StringIO()
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(log):
+            fitted.fit(ds.isel(samples=idx_tr), y_tr)
+        extra = {
+            "fit_s": time.perf_counter() - t0,
+            "stages_s": " + ".join(f"{s:.0f}" for s in _stage_seconds(log.getvalue()).values()),
+            "epochs": f"{fitted['vae'].n_iter_} / {fitted['diffusion'].n_iter_}",
+        }
+        judged(name, fitted, extra)
+
     cols = ["config", "arithmetic", "samples_per_s", "diffusion_fit_s", "epochs", *KEY_METRICS]
+    if fits:
+        cols[3:3] = ["fit_s", "stages_s"]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in rows:
