@@ -29,8 +29,6 @@ Prints a markdown table (copy it into benchmarks/README.md with the date).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 import time
@@ -41,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_end_to_end import KEY_METRICS, judge  # noqa: E402
-from bench_speed import FLOAT32, _arithmetic, _cohort, _pipeline, _stage_seconds  # noqa: E402
+from bench_speed import FLOAT32, _arithmetic, _cohort, _pipeline, timed_fit  # noqa: E402
 
 
 def _fitted(args, ds, idx_tr, y):
@@ -126,14 +124,10 @@ def main() -> None:
 
     for name, params in fits:
         fitted = _pipeline(args.n_snps, args.seed, FLOAT32 | params)
-        fitted.set_params(verbose=True)  # sklearn prints each step's time
-        log = io.StringIO()
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(log):
-            fitted.fit(ds.isel(samples=idx_tr), y_tr)
+        fit_s, stages = timed_fit(fitted, ds.isel(samples=idx_tr), y_tr)
         extra = {
-            "fit_s": time.perf_counter() - t0,
-            "stages_s": " + ".join(f"{s:.0f}" for s in _stage_seconds(log.getvalue()).values()),
+            "fit_s": fit_s,
+            "stages_s": " + ".join(f"{s:.0f}" for s in stages.values()),
             "epochs": f"{fitted['vae'].n_iter_} / {fitted['diffusion'].n_iter_}",
         }
         judged(name, fitted, extra)

@@ -134,6 +134,16 @@ def _stage_seconds(log: str) -> dict:
     }
 
 
+def timed_fit(pipe, X, y) -> tuple[float, dict]:
+    """Fit ``pipe`` on ``(X, y)``: wall-clock seconds, and seconds per step."""
+    pipe.set_params(verbose=True)  # sklearn prints each step's time
+    log = io.StringIO()
+    t0 = time.perf_counter()
+    with contextlib.redirect_stdout(log):
+        pipe.fit(X, y)
+    return time.perf_counter() - t0, _stage_seconds(log.getvalue())
+
+
 def run_fit(n, n_snps, n_variants, seed, params, cache, site_fraction="auto") -> dict:
     """Fit the pipeline on 80% of the cohort; time its stages; sample 8,000 twice."""
     from sklearn.model_selection import train_test_split
@@ -145,13 +155,7 @@ def run_fit(n, n_snps, n_variants, seed, params, cache, site_fraction="auto") ->
     y = np.asarray(ds["sample_phenotype"].values)
     idx_tr, _ = train_test_split(np.arange(n), test_size=0.2, stratify=y, random_state=seed)
     pipe = _pipeline(n_snps, seed, params)
-    pipe.set_params(verbose=True)  # sklearn prints each step's time
-    log = io.StringIO()
-    t0 = time.perf_counter()
-    with contextlib.redirect_stdout(log):
-        pipe.fit(ds.isel(samples=idx_tr), y[idx_tr])
-    fit_s = time.perf_counter() - t0
-    stage = _stage_seconds(log.getvalue())
+    fit_s, stage = timed_fit(pipe, ds.isel(samples=idx_tr), y[idx_tr])
     label_s = float("nan")
     if pipe["vae"].has_label_model():
         # The label model's share of the VAE step: the same fit again, timed on its own.

@@ -162,8 +162,8 @@ class GenotypeAutoencoder(nn.Module):
         h = self.up(z)  # (B, L_pad, base)
         # One (B, base) @ (base, 3) product per SNP, as a batched product over SNPs.
         # Copying h into SNP-major order first is about half the cost of letting
-        # bmm (or einsum) read it strided (benchmarks/README.md, "The VAE's
-        # per-SNP head"); the products are the same, bit for bit.
+        # bmm (or einsum) read it strided (benchmarks/README.md, "Shorter training
+        # budgets, the VAE's per-SNP head"); the products are the same, bit for bit.
         logits = torch.bmm(h.transpose(0, 1).contiguous(), self.head_weight)
         return logits.transpose(0, 1) + self.head_bias
 
