@@ -11,7 +11,9 @@ probability ``p(c | G)``, which leaves the kept rows distributed as
 
 The label model is an L1-penalised logistic regression on standardised
 dosages (one-vs-rest for several classes), its penalty chosen by stratified
-cross-validation of the log-loss on the training individuals. Sparse because
+cross-validation of the log-loss on the training individuals; every fit of that
+search and the final one are columns of one joint problem
+(:mod:`genosynth.stats._l1_logistic`), so the cost is linear in the rows. Sparse because
 the trait's architecture is: a panel of a thousand SNPs tags a few hundred
 loci, and of a penalised fit's labels, the sparse one gave the synthetic cohort
 the strongest signal for every downstream learner (``benchmarks/README.md``,
@@ -24,9 +26,9 @@ model that uses it (membership inference, distances) includes its effect.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+
+from genosynth.stats._l1_logistic import fit_l1_logistic
 
 # Candidate penalties (sklearn's C: inverse strength, on the sum of the losses over standardised
 # dosages): the three around the optimum that cross-validated log-loss chose on the default
@@ -34,92 +36,115 @@ import numpy as np
 # (the measured losses are in benchmarks/README.md).
 CANDIDATE_C = (0.03, 0.1, 0.3)
 _CV_FOLDS = 3
+# Rows standardised per block, to bound the float64 temporaries.
+_BLOCK_ROWS = 8192
 # Proposals drawn per round of rejection sampling, as a multiple of the rows still missing
 # divided by the label's probability, and the rounds allowed before giving up.
 _OVERSAMPLE = 1.1
 _MAX_ROUNDS = 50
 
 
-def _standardise(G, mean, scale):
-    X = np.asarray(G, dtype=np.float64)
-    missing = X < 0
-    if missing.any():  # a missing call contributes nothing: it sits at the mean
-        X = np.where(missing, mean, X)
-    return (X - mean) / scale
+def _standardise(G, mean, scale, dtype=np.float64):
+    """``(G - mean) / scale`` with missing calls (< 0) at the mean, in blocks of rows.
 
-
-def _fit_scores(X, codes, n_classes: int, C: float, seed) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients (k, L) and intercepts (k,) of the L1 logistic model(s) on standardised ``X``.
-
-    Two classes: one model of class 1. More: one model per class against the
-    rest (liblinear fits binary models only); a class absent from ``codes``
-    gets a very negative intercept, so it is never drawn.
+    The blocks bound the float64 temporaries to a few megabytes whatever the cohort's size.
     """
-    from sklearn.linear_model import LogisticRegression
-
-    targets = [codes == 1] if n_classes == 2 else [codes == c for c in range(n_classes)]
-    coef = np.zeros((len(targets), X.shape[1]))
-    intercept = np.full(len(targets), -50.0)
-    for k, target in enumerate(targets):
-        if target.all() or not target.any():
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter of small folds
-            # liblinear shuffles its coordinates: seeded, so that fits repeat
-            model = LogisticRegression(
-                C=C, penalty="l1", solver="liblinear", max_iter=2000, random_state=seed
-            )
-            model.fit(X, target.astype(int))
-        coef[k], intercept[k] = model.coef_[0], model.intercept_[0]
-    return coef, intercept
+    G = np.asarray(G)
+    X = np.empty(G.shape, dtype=dtype)
+    for start in range(0, len(G), _BLOCK_ROWS):
+        block = np.asarray(G[start : start + _BLOCK_ROWS], dtype=np.float64)
+        missing = block < 0
+        if missing.any():  # a missing call contributes nothing: it sits at the mean
+            block = np.where(missing, mean, block)
+        X[start : start + _BLOCK_ROWS] = (block - mean) / scale
+    return X
 
 
-def fit_label_model(G, codes, n_classes, *, random_state=None, n_jobs=None) -> dict:
+def _dosage_moments(G) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scale of each column's called dosages (scale 1 where monomorphic)."""
+    total = np.zeros(G.shape[1])
+    squares = np.zeros(G.shape[1])
+    count = np.zeros(G.shape[1])
+    for start in range(0, len(G), _BLOCK_ROWS):
+        block = np.asarray(G[start : start + _BLOCK_ROWS], dtype=np.float64)
+        called = block >= 0
+        block = np.where(called, block, 0.0)
+        total += block.sum(0)
+        squares += (block**2).sum(0)
+        count += called.sum(0)
+    count = np.maximum(count, 1)
+    mean = total / count
+    spread = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    # a monomorphic variant carries no signal
+    return mean, np.where(spread > 1e-8, spread, 1.0)
+
+
+def fit_label_model(G, codes, n_classes, *, random_state=None) -> dict:
     """Fit the label model on dosages ``G`` (n, L) with class codes ``0..n_classes-1``.
 
-    ``n_jobs`` processes fit the cross-validation folds (joblib's convention:
-    None is one, -1 every core).
+    Every model the fit needs -- each candidate penalty on each fold's training
+    rows and on all rows, for each class against the rest -- is a column of
+    one :func:`~genosynth.stats._l1_logistic.fit_l1_logistic` problem, in float32.
 
     Returns the fitted attributes: ``coef`` (k, L), ``intercept`` (k,) with
     ``k = 1`` for two classes, ``mean`` and ``scale`` of the dosages (L,), the
-    chosen ``C`` and the cross-validated log-loss of each candidate.
+    chosen ``C``, the cross-validated log-loss of each candidate and the
+    solver's outer steps ``n_iter``.
     """
-    from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedKFold
     from sklearn.utils import check_random_state
 
     seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-    G = np.asarray(G, dtype=np.float64)
     codes = np.asarray(codes)
-    called = G >= 0
-    mean = np.where(called, G, 0).sum(0) / np.maximum(called.sum(0), 1)
-    spread = np.sqrt((np.where(called, G - mean, 0) ** 2).sum(0) / np.maximum(called.sum(0), 1))
-    scale = np.where(spread > 1e-8, spread, 1.0)  # a monomorphic variant carries no signal
-    X = _standardise(G, mean, scale)
+    mean, scale = _dosage_moments(G)
+    X = _standardise(G, mean, scale, np.float32)
+    n = len(X)
     folds = min(_CV_FOLDS, int(np.bincount(codes, minlength=n_classes).min()))
-
-    losses = {}
+    # Two classes: one model of class 1. More: one model per class against the rest.
+    targets = [codes == 1] if n_classes == 2 else [codes == c for c in range(n_classes)]
     if folds >= 2:
         folding = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        split = list(folding.split(X, codes))
-
-        def held_out_loss(C, fit_rows, test_rows):
-            coef, intercept = _fit_scores(X[fit_rows], codes[fit_rows], n_classes, C, seed)
-            proba = _probabilities(X[test_rows] @ coef.T + intercept)
-            picked = proba[np.arange(len(test_rows)), codes[test_rows]]
-            return C, -np.log(np.clip(picked, 1e-15, 1.0)).sum()
-
-        # The fold fits run in worker processes, the slowest (the weakest penalty) first:
-        # not threads, since liblinear draws from the C library's one random stream, and
-        # interleaved draws would make the losses depend on the timing.
-        tasks = [(C, *rows) for C in sorted(CANDIDATE_C, reverse=True) for rows in split]
-        results = Parallel(n_jobs=n_jobs)(delayed(held_out_loss)(*task) for task in tasks)
-        for C, loss in results:
-            losses[C] = losses.get(C, 0.0) + loss / len(X)
-        best = min(losses, key=losses.get)
+        splits = [fit_rows for fit_rows, _ in folding.split(np.zeros(n), codes)]
     else:  # a class too rare to cross-validate: the middle of the grid
-        best = CANDIDATE_C[len(CANDIDATE_C) // 2]
-    coef, intercept = _fit_scores(X, codes, n_classes, best, seed)
+        splits = []
+    all_rows = np.arange(n)
+    grid = CANDIDATE_C if splits else (CANDIDATE_C[len(CANDIDATE_C) // 2],)
+    # One column per (C, rows, class); a class absent from (or filling) the rows gets
+    # no column: its intercept stays very negative, so it is never drawn.
+    columns, keys = [], []
+    for C in grid:
+        for r, rows in enumerate([*splits, all_rows]):
+            mask = np.zeros(n, dtype=bool)
+            mask[rows] = True
+            for k, target in enumerate(targets):
+                if target[rows].all() or not target[rows].any():
+                    continue
+                columns.append((target, mask, 1.0 / (C * len(rows))))
+                keys.append((C, r, k))
+    T = np.column_stack([c[0] for c in columns]).astype(np.float32)
+    W = np.column_stack([c[1] for c in columns]).astype(np.float32)
+    coefs, intercepts, n_iter = fit_l1_logistic(X, T, W, np.array([c[2] for c in columns]))
+
+    def model(C, r):
+        coef = np.zeros((len(targets), X.shape[1]))
+        intercept = np.full(len(targets), -50.0)
+        for j, (c, rr, k) in enumerate(keys):
+            if (c, rr) == (C, r):
+                coef[k], intercept[k] = coefs[j], intercepts[j]
+        return coef, intercept
+
+    losses = {}
+    for C in grid if splits else ():
+        total = 0.0
+        for r, fit_rows in enumerate(splits):
+            test_rows = np.setdiff1d(all_rows, fit_rows)
+            coef, intercept = model(C, r)
+            proba = _probabilities(X[test_rows].astype(np.float64) @ coef.T + intercept)
+            picked = proba[np.arange(len(test_rows)), codes[test_rows]]
+            total += -np.log(np.clip(picked, 1e-15, 1.0)).sum()
+        losses[C] = total / n
+    best = min(losses, key=losses.get) if losses else grid[0]
+    coef, intercept = model(best, len(splits))
     return {
         "coef": coef,
         "intercept": intercept,
@@ -127,6 +152,7 @@ def fit_label_model(G, codes, n_classes, *, random_state=None, n_jobs=None) -> d
         "scale": scale,
         "C": float(best),
         "cv_log_loss": np.array([losses.get(C, np.nan) for C in CANDIDATE_C]),
+        "n_iter": n_iter,
     }
 
 

@@ -443,13 +443,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         encoder = LabelEncoder().fit(y)
         if not 2 <= len(encoder.classes_) <= _MAX_LABEL_CLASSES:
             return
-        # The cross-validation folds run on as many processes as torch has threads.
         fitted = fit_label_model(
-            G,
-            encoder.transform(y),
-            len(encoder.classes_),
-            random_state=seed % 2**32,
-            n_jobs=torch.get_num_threads(),
+            G, encoder.transform(y), len(encoder.classes_), random_state=seed % 2**32
         )
         self.label_classes_ = encoder.classes_
         self.label_coef_ = fitted["coef"]
