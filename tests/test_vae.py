@@ -258,25 +258,3 @@ def test_unknown_device_is_a_value_error(panel):
     with pytest.raises(ValueError, match="device='gpu' is not a torch device"):
         GenotypeVAE(**TINY, max_iter=1, device="gpu").fit(panel[:20])
 
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_conv3_without_gradients_is_the_same_convolution(dtype):
-    """Inference takes the shifted-sum path, training the concatenation: one function."""
-    from genosynth.generative.vae._vae_modules import Conv3
-
-    torch.manual_seed(0)
-    conv = Conv3(5, 7).to(dtype)
-    x = torch.randn(4, 9, 5, dtype=dtype)
-    trained = conv(x)
-    assert trained.requires_grad
-    with torch.no_grad():
-        inferred = conv(x)
-    assert inferred.dtype == trained.dtype and inferred.shape == (4, 9, 7)
-    # The reference: torch's own kernel-3 convolution with zero padding, same weights.
-    weight = conv.linear.weight.detach().float().view(7, 3, 5).permute(0, 2, 1)
-    expected = torch.nn.functional.conv1d(
-        x.float().transpose(1, 2), weight, conv.linear.bias.detach().float(), padding=1
-    ).transpose(1, 2)
-    tol = 1e-5 if dtype == torch.float32 else 5e-2
-    torch.testing.assert_close(trained.detach().float(), expected, atol=tol, rtol=tol)
-    torch.testing.assert_close(inferred.float(), expected, atol=tol, rtol=tol)

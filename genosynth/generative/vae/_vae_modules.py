@@ -36,27 +36,9 @@ class Conv3(nn.Module):
         self.linear = nn.Linear(3 * c_in, c_out)
 
     def forward(self, x):
-        if not (torch.is_grad_enabled() and (x.requires_grad or self.linear.weight.requires_grad)):
-            return self._shifted_outputs(x)
         left = F.pad(x, (0, 0, 1, 0))[:, :-1]
         right = F.pad(x, (0, 0, 0, 1))[:, 1:]
         return self.linear(torch.cat([left, x, right], -1))
-
-    def _shifted_outputs(self, x):
-        """The same convolution without gradients: one product, then shifted sums of outputs.
-
-        Each position's output is its own centre term plus its neighbours' left and
-        right terms, so no (B, L, 3 C_in) input copy is built. Faster forward, slower
-        backward than the concatenation (benchmarks/README.md, "The label model without
-        liblinear, a forward-only convolution"), so training keeps the concatenation.
-        """
-        c_out = self.linear.out_features
-        weight = self.linear.weight.view(c_out, 3, -1).transpose(0, 1).reshape(3 * c_out, -1)
-        terms = F.linear(x, weight)  # (B, L, 3 C_out): [left | centre | right] terms
-        out = terms[..., c_out : 2 * c_out] + self.linear.bias.to(terms.dtype)
-        out[:, 1:] += terms[:, :-1, :c_out]
-        out[:, :-1] += terms[:, 1:, 2 * c_out :]
-        return out
 
 
 class ResBlock(nn.Module):
