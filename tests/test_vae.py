@@ -257,4 +257,3 @@ def test_sklearn_common_checks(estimator, check):
 def test_unknown_device_is_a_value_error(panel):
     with pytest.raises(ValueError, match="device='gpu' is not a torch device"):
         GenotypeVAE(**TINY, max_iter=1, device="gpu").fit(panel[:20])
-
