@@ -33,6 +33,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -56,29 +57,19 @@ def _fitted(args, ds, idx_tr, y):
     return pipe
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_default_arguments(parser) -> None:
+    """The cohort, panel, seed and cache options of every script judging the cached default."""
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--n-snps", type=int, default=1024)
     parser.add_argument("--n-variants", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--config", action="append", default=[], help="NAME=JSON of set_params")
-    parser.add_argument("--refit", action="append", default=[], help="NAME=JSON of diffusion")
-    parser.add_argument("--fit", action="append", default=[], help="NAME=JSON of set_params")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/genosynth-bench-cache"))
-    args = parser.parse_args()
-    configs = [("default", {})]
-    for spec in args.config:
-        name, _, params = spec.partition("=")
-        configs.append((name, json.loads(params)))
-    refits, fits = (
-        [(name, json.loads(params)) for name, _, params in (s.partition("=") for s in specs)]
-        for specs in (args.refit, args.fit)
-    )
 
+
+def default_setup(args) -> SimpleNamespace:
+    """The cohort's split, the cached default pipeline and what ``judged`` compares against."""
     from sklearn.model_selection import train_test_split
 
-    from genosynth import GenerativePipeline
     from genosynth.data._genotypes import as_genotypes
 
     ds = _cohort(args.n, args.n_variants, args.seed, args.cache)
@@ -89,27 +80,71 @@ def main() -> None:
     pipe = _fitted(args, ds, idx_tr, y)
     panel = pipe["gwas"].get_support(indices=True)
     G = as_genotypes(ds)[0]
-    G_tr, G_ho = G[idx_tr][:, panel], G[idx_ho][:, panel]
-    y_tr, y_ho = y[idx_tr], y[idx_ho]
-    causal = np.asarray(ds["variant_causal"].values)[panel]
-    variants = pipe["gwas"].selected_variants_
+    return SimpleNamespace(
+        ds=ds,
+        idx_tr=idx_tr,
+        pipe=pipe,
+        G_tr=G[idx_tr][:, panel],
+        G_ho=G[idx_ho][:, panel],
+        y_tr=y[idx_tr],
+        y_ho=y[idx_ho],
+        causal=np.asarray(ds["variant_causal"].values)[panel],
+        variants=pipe["gwas"].selected_variants_,
+        seed=args.seed,
+    )
+
+
+def judged(setup, name, fitted, extra=None) -> dict:
+    """One row: ``fitted`` samples as many as train (timed warm) and is judged against them."""
+    fitted.sample(y=setup.y_tr[:500], random_state=setup.seed)  # warm: caches and threads
+    t0 = time.perf_counter()
+    G_syn, y_syn = fitted.sample(y=setup.y_tr, random_state=setup.seed + 1)
+    rate = len(y_syn) / (time.perf_counter() - t0)
+    row = {"config": name, "arithmetic": _arithmetic(fitted), "samples_per_s": rate}
+    row |= (extra or {}) | judge(
+        setup.G_tr, setup.y_tr, setup.G_ho, setup.y_ho, G_syn, y_syn, setup.variants, setup.causal
+    )
+    print(json.dumps(row), file=sys.stderr)
+    return row
+
+
+def print_table(rows, cols) -> None:
+    """``rows`` as a markdown table of ``cols`` (floats to three decimals)."""
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in rows:
+        cells = [
+            f"{row[c]:.3f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in cols
+        ]
+        print("| " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_default_arguments(parser)
+    parser.add_argument("--config", action="append", default=[], help="NAME=JSON of set_params")
+    parser.add_argument("--refit", action="append", default=[], help="NAME=JSON of diffusion")
+    parser.add_argument("--fit", action="append", default=[], help="NAME=JSON of set_params")
+    args = parser.parse_args()
+    configs = [("default", {})]
+    for spec in args.config:
+        name, _, params = spec.partition("=")
+        configs.append((name, json.loads(params)))
+    refits, fits = (
+        [(name, json.loads(params)) for name, _, params in (s.partition("=") for s in specs)]
+        for specs in (args.refit, args.fit)
+    )
+
+    from genosynth import GenerativePipeline
+
+    setup = default_setup(args)
+    pipe, G_tr, y_tr = setup.pipe, setup.G_tr, setup.y_tr
     defaults = pipe.get_params()
-
     rows = []
-
-    def judged(name, fitted, extra=None):
-        fitted.sample(y=y_tr[:500], random_state=args.seed)  # warm: caches and threads
-        t0 = time.perf_counter()
-        G_syn, y_syn = fitted.sample(y=y_tr, random_state=args.seed + 1)
-        rate = len(y_syn) / (time.perf_counter() - t0)
-        row = {"config": name, "arithmetic": _arithmetic(fitted), "samples_per_s": rate}
-        row |= (extra or {}) | judge(G_tr, y_tr, G_ho, y_ho, G_syn, y_syn, variants, causal)
-        rows.append(row)
-        print(json.dumps(row), file=sys.stderr)
 
     for name, params in configs:
         pipe.set_params(**params)
-        judged(name, pipe)
+        rows.append(judged(setup, name, pipe))
         pipe.set_params(**{k: defaults[k] for k in params})
     if refits:
         from sklearn.base import clone
@@ -120,28 +155,23 @@ def main() -> None:
             t0 = time.perf_counter()
             diffusion.fit(Z, y_tr, latent_channels=pipe["vae"].latent_channels)
             extra = {"diffusion_fit_s": time.perf_counter() - t0, "epochs": diffusion.n_iter_}
-            judged(name, GenerativePipeline([*pipe.steps[:-1], ("diffusion", diffusion)]), extra)
+            refitted = GenerativePipeline([*pipe.steps[:-1], ("diffusion", diffusion)])
+            rows.append(judged(setup, name, refitted, extra))
 
     for name, params in fits:
         fitted = _pipeline(args.n_snps, args.seed, FLOAT32 | params)
-        fit_s, stages = timed_fit(fitted, ds.isel(samples=idx_tr), y_tr)
+        fit_s, stages = timed_fit(fitted, setup.ds.isel(samples=setup.idx_tr), y_tr)
         extra = {
             "fit_s": fit_s,
             "stages_s": " + ".join(f"{s:.0f}" for s in stages.values()),
             "epochs": f"{fitted['vae'].n_iter_} / {fitted['diffusion'].n_iter_}",
         }
-        judged(name, fitted, extra)
+        rows.append(judged(setup, name, fitted, extra))
 
     cols = ["config", "arithmetic", "samples_per_s", "diffusion_fit_s", "epochs", *KEY_METRICS]
     if fits:
         cols[3:3] = ["fit_s", "stages_s"]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
-    for row in rows:
-        cells = [
-            f"{row[c]:.3f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in cols
-        ]
-        print("| " + " | ".join(cells) + " |")
+    print_table(rows, cols)
 
 
 if __name__ == "__main__":
