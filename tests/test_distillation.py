@@ -1,5 +1,6 @@
 """Few-step students distilled from a fitted denoiser's sampling trajectories."""
 
+import copy
 import numpy as np
 import pytest
 import torch
@@ -118,3 +119,67 @@ def test_student_lands_nearer_the_teacher_than_the_teacher_in_as_few_steps(teach
     torch.testing.assert_close(
         _sample(teacher.module_, noise, ac, "dpm++2m", TEACHER_STEPS), reference
     )
+
+
+@pytest.fixture(scope="module")
+def distilled(teacher):
+    """The teacher's estimator refitted with ``distilled_steps=2`` (same seed, same data)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 600)
+    modes = np.where(rng.random((600, 1)) < 0.5, -1.5, 1.5)
+    Z = (rng.normal(size=(600, 16)) * 0.3 + modes + y[:, None]).astype(np.float32)
+    return teacher.__class__(**teacher.get_params()).set_params(distilled_steps=2).fit(Z, y)
+
+
+def test_distilled_steps_add_a_student_and_leave_the_denoiser_alone(teacher, distilled):
+    """The denoiser and every guided draw are those of a fit without distillation;
+    unconditional draws run the student in two DDIM steps, unless n_steps is passed."""
+    for a, b in zip(teacher.module_.parameters(), distilled.module_.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert distilled.distilled_timesteps_ == [999, 499]
+    assert not hasattr(teacher, "distilled_module_")
+    np.testing.assert_array_equal(
+        teacher.sample(50, y=1, random_state=3)[0], distilled.sample(50, y=1, random_state=3)[0]
+    )
+    unconditional = {"guidance_scale": 0.0, "guidance_interval": (0.0, 1.0), "random_state": 3}
+    Z_student, _ = distilled.sample(2000, **unconditional)
+    Z_teacher, _ = teacher.sample(2000, **unconditional)
+    assert not np.allclose(Z_student, Z_teacher)
+    np.testing.assert_array_equal(distilled.sample(2000, n_steps=8, **unconditional)[0], Z_teacher)
+    # The student's cohort matches the teacher's: per-dimension means within 0.1
+    # and SDs within 10% (the latents' SD is about 1.6).
+    np.testing.assert_allclose(Z_student.mean(0), Z_teacher.mean(0), atol=0.1)
+    np.testing.assert_allclose(Z_student.std(0), Z_teacher.std(0), rtol=0.1)
+    # It is two DDIM steps of the student from the same noise and labels.
+    swapped = copy.deepcopy(teacher).set_params(sampler="ddim", n_steps=2)
+    swapped.module_ = distilled.distilled_module_
+    np.testing.assert_array_equal(swapped.sample(2000, **unconditional)[0], Z_student)
+
+
+def test_distilled_sampler_survives_save_load_and_pickle(distilled, tmp_path):
+    import pickle
+
+    import genosynth
+
+    unconditional = {"guidance_scale": 0.0, "guidance_interval": (0.0, 1.0), "random_state": 4}
+    expected = distilled.sample(300, **unconditional)[0]
+    loaded = genosynth.load(genosynth.save(distilled, tmp_path / "d.genosynth"))
+    np.testing.assert_array_equal(loaded.sample(300, **unconditional)[0], expected)
+    assert loaded.distilled_timesteps_ == [999, 499]
+    unpickled = pickle.loads(pickle.dumps(distilled))
+    np.testing.assert_array_equal(unpickled.sample(300, **unconditional)[0], expected)
+
+
+def test_distilled_steps_must_divide_n_steps_and_a_refit_drops_the_student(distilled):
+    Z = np.random.default_rng(1).normal(size=(40, 16)).astype(np.float32)
+    y = np.arange(40) % 2
+    with pytest.raises(ValueError, match="must divide the teacher's 8 sampling steps"):
+        ConditionalLatentDiffusion(distilled_steps=3, max_iter=1).fit(Z, y)
+    refit = distilled.__class__(**distilled.get_params())
+    refit.set_params(distilled_steps=None, max_iter=1).fit(Z, y)
+    assert not hasattr(refit, "distilled_module_")
+    # A fitted estimator refitted in place loses its stale student too.
+    fitted = copy.deepcopy(distilled)
+    fitted.set_params(distilled_steps=None, max_iter=1).fit(Z, y)
+    assert not hasattr(fitted, "distilled_module_")
+    assert not hasattr(fitted, "distilled_timesteps_")

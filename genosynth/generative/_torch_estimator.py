@@ -1,9 +1,11 @@
 """What the torch-backed estimators share: device, seeds, the fit phases, saving.
 
 A fitted estimator holds its network in ``module_`` and everything needed to
-rebuild it in ``module_config_`` (a dict of constructor arguments). Pickles
-and model files store the weights as CPU tensors, so a model fitted on a GPU
-loads on a machine without one.
+rebuild it in ``module_config_`` (a dict of constructor arguments); an
+estimator may hold further networks of the same configuration under the names
+in ``_fitted_modules`` (e.g. a distilled sampler). Pickles and model files
+store the weights as CPU tensors, so a model fitted on a GPU loads on a
+machine without one.
 
 ``fit`` runs in named phases, as scikit-learn's MLP does: the validation split
 (:meth:`TorchEstimatorMixin._validation_split`), the epoch budget
@@ -29,8 +31,6 @@ from genosynth.generative._torch_utils import (
 from genosynth.generative._training import TrainingHistory, train
 from genosynth.persistence import set_fitted, split_fitted
 
-_MODULE_PREFIX = "module_/"
-
 
 class TorchEstimatorMixin:
     """Mixin for estimators whose fitted network lives in ``module_``.
@@ -40,6 +40,10 @@ class TorchEstimatorMixin:
     ``_objective(device) -> loss_fn``; they may override ``_batch_size`` and
     ``_learning_rate`` (their parameters, resolved).
     """
+
+    # Attributes holding fitted networks built from ``module_config_``; each is
+    # saved under its name and rebuilt on load when present.
+    _fitted_modules = ("module_",)
 
     def _device(self) -> torch.device:
         return resolve_device(self.device)
@@ -124,43 +128,54 @@ class TorchEstimatorMixin:
 
     # -- the network -----------------------------------------------------------------------------
 
-    def _module_on(self, device) -> torch.nn.Module:
-        """``module_`` moved to ``device`` (no-op when it is already there)."""
-        self.module_ = self.module_.to(device)
-        return self.module_
+    def _module_on(self, device, name: str = "module_") -> torch.nn.Module:
+        """The network ``name`` moved to ``device`` (no-op when it is already there)."""
+        setattr(self, name, getattr(self, name).to(device))
+        return getattr(self, name)
 
-    def _rebuild(self, state: dict[str, torch.Tensor]) -> None:
+    def _rebuild(self, state: dict[str, torch.Tensor], name: str = "module_") -> None:
         module = self._build_module(self.module_config_)
         module.load_state_dict(state)
-        self.module_ = module.eval()
+        setattr(self, name, module.eval())
+
+    def _present_modules(self) -> tuple[str, ...]:
+        return tuple(name for name in self._fitted_modules if hasattr(self, name))
 
     def _export_fitted(self):
-        fitted, arrays = split_fitted(self, skip=("module_",))
-        for key, tensor in state_dict_to_cpu(self.module_).items():
-            arrays[_MODULE_PREFIX + key] = tensor.numpy()
+        names = self._present_modules()
+        fitted, arrays = split_fitted(self, skip=names)
+        for name in names:
+            for key, tensor in state_dict_to_cpu(getattr(self, name)).items():
+                arrays[f"{name}/{key}"] = tensor.numpy()
         return fitted, arrays
 
     def _import_fitted(self, fitted: dict, arrays: dict[str, np.ndarray]):
-        state, attributes = {}, dict(fitted)
+        states = {name: {} for name in self._fitted_modules}
+        attributes = dict(fitted)
         for key, value in arrays.items():
-            if key.startswith(_MODULE_PREFIX):
-                state[key[len(_MODULE_PREFIX) :]] = torch.from_numpy(np.array(value))
+            name, _, param = key.partition("/")
+            if name in states and param:
+                states[name][param] = torch.from_numpy(np.array(value))
             else:
                 attributes[key] = value
         set_fitted(self, attributes)
-        self._rebuild(state)
+        for name, state in states.items():
+            if state or name == "module_":
+                self._rebuild(state, name)
         return self
 
     def __getstate__(self):
         # object.__getstate__ may hand back the live __dict__: copy before editing.
         state = dict(super().__getstate__())
-        if "module_" in state:
-            state["module_"] = state_dict_to_cpu(state["module_"])
+        for name in self._fitted_modules:
+            if name in state:
+                state[name] = state_dict_to_cpu(state[name])
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        module_state = state.pop("module_", None)
+        module_states = {name: state.pop(name, None) for name in self._fitted_modules}
         super().__setstate__(state)
-        if module_state is not None:
-            self._rebuild(module_state)
+        for name, module_state in module_states.items():
+            if module_state is not None:
+                self._rebuild(module_state, name)

@@ -23,6 +23,7 @@ import copy
 
 import torch
 
+from genosynth.generative._torch_utils import precision
 from genosynth.generative._training import TrainingHistory, train
 from genosynth.generative.diffusion._schedules import SAMPLERS
 
@@ -159,6 +160,7 @@ def distil_unconditional(
     ema_decay: float | None = 0.995,
     validation_fraction: float = 0.1,
     generator: torch.Generator,
+    training_dtype: str = "float32",
     verbose: bool = False,
 ) -> tuple[torch.nn.Module, TrainingHistory]:
     """A copy of ``teacher`` trained to sample in ``student_steps`` DDIM steps.
@@ -183,6 +185,12 @@ def distil_unconditional(
     validation_fraction : float, default=0.1
     generator : torch.Generator
         The source of the noise and the batch order.
+    training_dtype : {"auto", "float32", "bfloat16"}, default="float32"
+        Precision of the student's matrix products in training (as the
+        estimators' ``training_dtype``); the teacher's trajectories are
+        computed in float32.
+    verbose : bool, default=False
+        Show a progress bar.
 
     Returns
     -------
@@ -222,7 +230,9 @@ def distil_unconditional(
         if net.n_classes is not None:
             labels = labels.long()
         a = ac[t].unsqueeze(-1)
-        x0 = a.sqrt() * x_t - (1 - a).sqrt() * net(x_t, t, labels).float()
+        with precision(x_t.device, training_dtype):
+            v = net(x_t, t, labels)
+        x0 = a.sqrt() * x_t - (1 - a).sqrt() * v.float()
         return ((x0 - target).square().mean(-1) * weight).mean()
 
     def score(net, rows):

@@ -33,6 +33,7 @@ from genosynth.generative._torch_utils import (
     seeded,
 )
 from genosynth.generative.diffusion._denoiser import DENOISERS
+from genosynth.generative.diffusion._distillation import distil_unconditional, student_timesteps
 from genosynth.generative.diffusion._schedules import (
     SAMPLERS,
     SCHEDULES,
@@ -74,6 +75,14 @@ _CPU_BATCH = {
     ("conv", "float32"): 64,
     ("conv", "bfloat16"): 256,
 }
+# The distillation budget of distilled_steps: teacher trajectories from fresh
+# noise (a fixed number: the student learns the teacher's map, not the data, so
+# the cost does not grow with the cohort), student epochs over them and the
+# student's peak learning rate (benchmarks/README.md, "Distilled few-step
+# samplers").
+_DISTILLATION_TRAJECTORIES = 32_000
+_DISTILLATION_EPOCHS = 6
+_DISTILLATION_LEARNING_RATE = 5e-4
 # Rows per pass when scoring the validation latents on a CPU.
 _VALIDATION_BATCH = 512
 # More classes than this under label_type="auto" look like a trait in whole units.
@@ -208,6 +217,20 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         order at the same cost per step, so fewer steps give the same
         cohort (benchmarks/README.md, "Sampler, guidance interval and
         Min-SNR training").
+    distilled_steps : int or None, default=None
+        After fitting, also train a few-step sampler for unconditional
+        draws: a copy of the denoiser trained so that one DDIM step of it
+        lands where ``n_steps / distilled_steps`` steps of the fitted
+        denoiser land, on the fitted denoiser's own trajectories from fresh
+        noise (no training data enters, so it adds nothing to what the model
+        reveals about its training individuals). :meth:`sample` then uses it
+        in ``distilled_steps`` network evaluations whenever every step is
+        unconditional (``guidance_scale=0`` over ``(0.0, 1.0)``, which is how
+        the label-model pipeline samples) and ``n_steps`` is not passed.
+        Must divide ``n_steps``. None: no distillation. It costs fit time
+        (trajectories and a few epochs of training, a fixed budget whatever
+        the cohort size); what it buys and loses is measured in
+        benchmarks/README.md ("Distilled few-step samplers").
     sampling_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the denoiser in :meth:`sample` (training has its own
         ``training_dtype``). ``"bfloat16"`` runs a bfloat16 copy of the
@@ -287,6 +310,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         Per-dimension standardisation of the latents.
     module_ : torch.nn.Module
         The denoiser (EMA weights of the best validation epoch).
+    distilled_module_ : torch.nn.Module
+        The few-step unconditional sampler (with ``distilled_steps`` only).
+    distilled_timesteps_ : list of int
+        Its DDIM timesteps, noisiest first (with ``distilled_steps`` only).
     loss_curve_, validation_scores_ : list of float
         Training loss and validation score (minus the denoising loss) per epoch.
     n_iter_, best_iteration_ : int
@@ -330,6 +357,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         "guidance_interval": ["array-like"],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "sampler": [StrOptions(set(SAMPLERS))],
+        "distilled_steps": [Interval(Integral, 1, None, closed="left"), None],
         "sampling_dtype": [StrOptions(DTYPES)],
         "training_dtype": [StrOptions(DTYPES)],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -363,6 +391,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         snr_gamma="auto",
         guidance_interval=(0.5, 1.0),
         sampler="dpm++2m",
+        distilled_steps=None,
         sampling_dtype="auto",
         training_dtype="auto",
         max_iter="auto",
@@ -392,6 +421,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.guidance_interval = guidance_interval
         self.n_steps = n_steps
         self.sampler = sampler
+        self.distilled_steps = distilled_steps
         self.sampling_dtype = sampling_dtype
         self.training_dtype = training_dtype
         self.max_iter = max_iter
@@ -406,6 +436,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    _fitted_modules = ("module_", "distilled_module_")
 
     def _build_module(self, config: dict) -> torch.nn.Module:
         kwargs = {k: v for k, v in config.items() if k != "architecture"}
@@ -456,6 +488,11 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self
         """
         self._guidance_interval()
+        teacher_steps = sampling_timesteps(self.n_timesteps, self.n_steps)
+        if self.distilled_steps is not None:
+            student_timesteps(teacher_steps, self.distilled_steps)  # refused before training
+        for name in ("distilled_module_", "distilled_timesteps_"):
+            self.__dict__.pop(name, None)  # a refit without distillation keeps no stale sampler
         Z = check_array(Z, dtype=np.float32, ensure_min_samples=2, input_name="Z")
         labels = self._fit_labels(y, Z.shape[0])
         self.n_features_in_ = Z.shape[1]
@@ -509,7 +546,30 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             score_name="val_mse",
             score_is_negated_loss=True,
         )
+        if self.distilled_steps is not None:
+            self._distil(teacher_steps, rng, device)
         return self
+
+    def _distil(self, teacher_steps, rng, device) -> None:
+        """Train ``distilled_module_``, the few-step unconditional sampler (``distilled_steps``)."""
+        self.distilled_module_, history = distil_unconditional(
+            self.module_,
+            self.n_features_in_,
+            self._alphas_cumprod(),
+            teacher_steps,
+            self.sampler,
+            self.distilled_steps,
+            n_trajectories=_DISTILLATION_TRAJECTORIES,
+            max_iter=_DISTILLATION_EPOCHS,
+            learning_rate_init=_DISTILLATION_LEARNING_RATE,
+            ema_decay=self.ema_decay,
+            validation_fraction=self.validation_fraction,
+            generator=self._generator(rng.integers(2**31), "cpu"),
+            training_dtype=self.training_dtype,
+            verbose=bool(self.verbose),
+        )
+        self.distilled_module_.eval()
+        self.distilled_timesteps_ = student_timesteps(teacher_steps, self.distilled_steps)
 
     def _epoch_budget(self, n_train: int) -> int:
         if self.max_iter != "auto":
@@ -664,7 +724,9 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             parameter. ``guidance_scale=0`` with ``(0.0, 1.0)`` samples the
             unconditional model, one network evaluation per step.
         n_steps : int, optional
-            Sampling steps; defaults to the parameter.
+            Sampling steps of the fitted denoiser; defaults to the parameter.
+            Unconditional draws of a model fitted with ``distilled_steps``
+            use the distilled sampler unless ``n_steps`` is passed.
         random_state : int, RandomState instance or None
             The same value gives identical output.
 
@@ -686,7 +748,19 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         labels, y_out = self._requested_labels(n_samples, y, rng)
         continuous = has_continuous_label(self)
         gen = self._generator(rng, "cpu")
-        module = self._module_on(self._device()).eval()
+        # Every step unconditional: the distilled sampler, when fitted, takes them.
+        distilled = (
+            n_steps is None
+            and scale == 0.0
+            and (start, stop) == (0.0, 1.0)
+            and hasattr(self, "distilled_module_")
+        )
+        if distilled:
+            module = self._module_on(self._device(), "distilled_module_").eval()
+            sampler, timesteps = "ddim", list(self.distilled_timesteps_)
+        else:
+            module = self._module_on(self._device()).eval()
+            sampler, timesteps = self.sampler, sampling_timesteps(self.n_timesteps, steps)
         device = module.out.weight.device
         sampling_dtype = resolve_dtype(device, self.sampling_dtype)
         if sampling_dtype == "bfloat16":
@@ -699,7 +773,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         noise = torch.randn((len(labels), self.n_features_in_), generator=gen)
         every_label = None if continuous else torch.arange(module.null_label + 1, device=device)
         alphas_cumprod = self._alphas_cumprod()
-        timesteps = sampling_timesteps(self.n_timesteps, steps)
         out = []
         cpu_rows = _CPU_BATCH[_architecture(self.module_config_), sampling_dtype]
         for rows in inference_batches(len(labels), device, cpu_rows):
@@ -729,7 +802,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
                 return v.float()
 
             x_T = noise[rows].to(device)
-            out.append(SAMPLERS[self.sampler](v_fn, x_T, alphas_cumprod, timesteps).cpu())
+            out.append(SAMPLERS[sampler](v_fn, x_T, alphas_cumprod, timesteps).cpu())
         x = torch.cat(out) if out else noise
         Z = x.numpy() * self.scale_ + self.mean_
         return Z.astype(np.float32), y_out
