@@ -94,11 +94,15 @@ def default_setup(args) -> SimpleNamespace:
     )
 
 
-def judged(setup, name, fitted, extra=None) -> dict:
-    """One row: ``fitted`` samples as many as train (timed warm) and is judged against them."""
+def judged(setup, name, fitted, extra=None, sample_seed=None) -> dict:
+    """One row: ``fitted`` samples as many as train (timed warm) and is judged against them.
+
+    ``sample_seed`` seeds the judged cohort (default: the setup's seed + 1).
+    """
     fitted.sample(y=setup.y_tr[:500], random_state=setup.seed)  # warm: caches and threads
     t0 = time.perf_counter()
-    G_syn, y_syn = fitted.sample(y=setup.y_tr, random_state=setup.seed + 1)
+    seed = setup.seed + 1 if sample_seed is None else sample_seed
+    G_syn, y_syn = fitted.sample(y=setup.y_tr, random_state=seed)
     rate = len(y_syn) / (time.perf_counter() - t0)
     row = {"config": name, "arithmetic": _arithmetic(fitted), "samples_per_s": rate}
     row |= (extra or {}) | judge(
