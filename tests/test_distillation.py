@@ -1,6 +1,7 @@
 """Few-step students distilled from a fitted denoiser's sampling trajectories."""
 
 import copy
+
 import numpy as np
 import pytest
 import torch
