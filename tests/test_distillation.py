@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 
 from genosynth import ConditionalLatentDiffusion
 from genosynth.generative.diffusion._distillation import (
@@ -20,13 +21,18 @@ from genosynth.generative.diffusion._schedules import SAMPLERS, sampling_timeste
 TEACHER_STEPS = sampling_timesteps(1000, 8)
 
 
-@pytest.fixture(scope="module")
-def teacher():
-    """A small MLP denoiser fitted on two labelled, bimodal clusters in 16 dimensions."""
+def _clusters():
+    """Latents of two labelled, bimodal clusters in 16 dimensions, and their labels."""
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 600)
     modes = np.where(rng.random((600, 1)) < 0.5, -1.5, 1.5)
     Z = (rng.normal(size=(600, 16)) * 0.3 + modes + y[:, None]).astype(np.float32)
+    return Z, y
+
+
+@pytest.fixture(scope="module")
+def teacher():
+    """A small MLP denoiser fitted on :func:`_clusters`."""
     return ConditionalLatentDiffusion(
         denoiser="mlp",
         hidden_size=64,
@@ -35,7 +41,7 @@ def teacher():
         random_state=0,
         training_dtype="float32",
         sampling_dtype="float32",
-    ).fit(Z, y)
+    ).fit(*_clusters())
 
 
 def _sample(module, noise, ac, sampler, steps):
@@ -125,11 +131,7 @@ def test_student_lands_nearer_the_teacher_than_the_teacher_in_as_few_steps(teach
 @pytest.fixture(scope="module")
 def distilled(teacher):
     """The teacher's estimator refitted with ``distilled_steps=2`` (same seed, same data)."""
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 2, 600)
-    modes = np.where(rng.random((600, 1)) < 0.5, -1.5, 1.5)
-    Z = (rng.normal(size=(600, 16)) * 0.3 + modes + y[:, None]).astype(np.float32)
-    return teacher.__class__(**teacher.get_params()).set_params(distilled_steps=2).fit(Z, y)
+    return clone(teacher).set_params(distilled_steps=2).fit(*_clusters())
 
 
 def test_distilled_steps_add_a_student_and_leave_the_denoiser_alone(teacher, distilled):
@@ -176,7 +178,7 @@ def test_distilled_steps_must_divide_n_steps_and_a_refit_drops_the_student(disti
     y = np.arange(40) % 2
     with pytest.raises(ValueError, match="must divide the teacher's 8 sampling steps"):
         ConditionalLatentDiffusion(distilled_steps=3, max_iter=1).fit(Z, y)
-    refit = distilled.__class__(**distilled.get_params())
+    refit = clone(distilled)
     refit.set_params(distilled_steps=None, max_iter=1).fit(Z, y)
     assert not hasattr(refit, "distilled_module_")
     # A fitted estimator refitted in place loses its stale student too.
