@@ -115,6 +115,7 @@ def main() -> None:
         # The step fit() runs after training, on the fitted teacher.
         distilled._distil(
             sampling_timesteps(distilled.n_timesteps, distilled.n_steps),
+            steps,
             np.random.default_rng(args.seed),
             distilled._device(),
         )

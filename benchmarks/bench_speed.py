@@ -13,7 +13,10 @@ Three tables, every figure naming its arithmetic path (float32 or bfloat16):
   cost of a network evaluation does not depend on how long it was trained);
 * each configuration given with ``--config NAME=JSON`` (pipeline ``set_params``
   keys, e.g. ``'before={"diffusion__max_iter": 160}'``) runs side by side with
-  the default in the same invocation.
+  the default in the same invocation; ``--reference PATH`` adds the default
+  pipeline of another checkout (e.g. ``git worktree add /tmp/ref <commit>``:
+  the previous default, whose network layout no parameter reproduces), its
+  runs importing genosynth from there.
 
 ``--dtype float32`` (the default here) forces float32 arithmetic in every
 stage, as on a CPU without native bfloat16; ``--dtype auto`` takes what the
@@ -25,6 +28,8 @@ Usage::
     python benchmarks/bench_speed.py                               # N = 10,000, K = 1,024
     python benchmarks/bench_speed.py --fit-sizes 10000,30000 --snps 512,1024,2048
     python benchmarks/bench_speed.py --config 'before={"diffusion__max_iter": 160}'
+    git worktree add /tmp/genosynth-ref 9fbb06f        # the default before issue 26's changes
+    python benchmarks/bench_speed.py --reference /tmp/genosynth-ref --dtype auto
     python benchmarks/bench_speed.py --fit-sizes 10000,30000,100000 --site-fraction 1 \
         --config 'short={"vae__max_iter": 2, "diffusion__max_iter": 4}' --no-default
 
@@ -37,6 +42,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import re
 import resource
 import subprocess
@@ -204,9 +210,13 @@ def run_sampling(n_snps, n_variants, seed, params, epochs, cache, site_fraction=
     }
 
 
-def _child(argv_tail: list[str]) -> dict:
+def _child(argv_tail: list[str], package_root: Path | None = None) -> dict:
+    """One run in its own process; ``package_root``: import genosynth from that checkout."""
     cmd = [sys.executable, __file__, *argv_tail]
-    child = subprocess.run(cmd, capture_output=True, text=True)
+    env = None
+    if package_root is not None:
+        env = dict(os.environ, PYTHONPATH=str(package_root.resolve()))
+    child = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if child.returncode:
         sys.exit(f"{' '.join(argv_tail)} failed:\n{child.stderr}")
     sys.stderr.write(child.stderr)
@@ -234,11 +244,21 @@ def main() -> None:
     parser.add_argument(
         "--no-default", action="store_true", help="run the --config rows only (no default row)"
     )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        help="a checkout of another genosynth version (e.g. a git worktree of the previous "
+        "default): its default pipeline runs as a 'reference' row, side by side",
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/genosynth-bench-cache"))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one run, as JSON
     args = parser.parse_args()
 
     if args.one:
+        import genosynth
+
+        # Which checkout this run imported: the row's version.
+        print(f"genosynth from {Path(genosynth.__file__).parent.parent}", file=sys.stderr)
         spec = json.loads(args.one)
         if spec["kind"] == "fit":
             res = run_fit(
@@ -264,10 +284,13 @@ def main() -> None:
         return
 
     base = FLOAT32 if args.dtype == "float32" else {}
-    configs = [] if args.no_default else [("default", dict(base))]
+    # (name, set_params, checkout to import genosynth from: None is this one)
+    configs = [] if args.no_default else [("default", dict(base), None)]
+    if args.reference is not None:
+        configs.append(("reference", dict(base), args.reference))
     for item in args.config:
         name, _, text = item.partition("=")
-        configs.append((name, base | json.loads(text)))
+        configs.append((name, base | json.loads(text), None))
     common = [
         "--n-snps",
         str(args.n_snps),
@@ -289,8 +312,9 @@ def main() -> None:
     )
     print("|---|---|---|---|---|---|---|")
     for n in (int(v) for v in args.fit_sizes.split(",") if v):
-        for name, params in configs:
-            r = _child([*common, "--one", json.dumps({"kind": "fit", "N": n, "params": params})])
+        for name, params, root in configs:
+            spec = {"kind": "fit", "N": n, "params": params}
+            r = _child([*common, "--one", json.dumps(spec)], root)
             print(
                 f"| {n:,} | {name} | {r['arithmetic']} | {r['fit_s']:.0f}: {r['gwas_s']:.0f} + "
                 f"{r['vae_s']:.0f} ({r['label_model_s']:.0f}) + {r['diffusion_s']:.0f} | "
@@ -304,9 +328,9 @@ def main() -> None:
         print("| K | config | arithmetic | sampled/s, warm (median of 3; range) | peak RSS (MB) |")
         print("|---|---|---|---|---|")
     for k in snps:
-        for name, params in configs:
+        for name, params, root in configs:
             spec = {"kind": "sampling", "K": k, "params": params}
-            r = _child([*common, "--one", json.dumps(spec)])
+            r = _child([*common, "--one", json.dumps(spec)], root)
             lo, hi = r["range"]
             print(
                 f"| {k:,} | {name} | {r['arithmetic']} | {r['warm_per_s']:,.0f} "

@@ -126,7 +126,10 @@ def _import_estimator(spec: dict, arrays: dict[str, np.ndarray]):
     if cls_name not in _ESTIMATORS:
         raise ValueError(f"model file names an unknown estimator class {cls_name!r}")
     cls = getattr(import_module(_ESTIMATORS[cls_name]), cls_name)
-    est = cls(**_from_json(spec["params"]))
+    # A parameter added after the file was written takes the value that reproduces
+    # the fitted model (the class's _legacy_params), not today's default.
+    params = getattr(cls, "_legacy_params", {}) | _from_json(spec["params"])
+    est = cls(**params)
     prefix = spec["name"] + "/"
     own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
     fitted = _from_json(spec["fitted"])

@@ -16,6 +16,8 @@ from genosynth.generative.diffusion._schedules import (
     cosine_alphas_cumprod,
     ddim_sample,
     dpm_solver_2m_sample,
+    importance_timesteps,
+    min_snr_velocity_weights,
     sampling_timesteps,
     scaled_linear_alphas_cumprod,
     velocity,
@@ -282,6 +284,26 @@ def test_min_snr_weighting_changes_training_and_is_seeded(blobs):
     assert curves[0] == curves[1] != curves[2]
 
 
+def test_importance_timesteps_estimate_the_weighted_loss_without_bias():
+    weights = min_snr_velocity_weights(cosine_alphas_cumprod(1000), 2.0)
+    loss = torch.linspace(0.2, 3.0, 1000) ** 2  # any per-timestep loss
+    gen = torch.Generator().manual_seed(0)
+    draws = [importance_timesteps(weights, 256, gen) for _ in range(200)]
+    estimates = torch.stack([(c * loss[t]).mean() for t, c in draws])
+    # the mean of many mini-batch estimates is the uniform-timestep weighted loss
+    expected = float((weights * loss).mean())
+    assert float(estimates.mean()) == pytest.approx(expected, rel=0.01)
+    # with less spread than uniform draws weighted by w(t)
+    uniform = torch.stack(
+        [(weights[t] * loss[t]).mean() for t in torch.randint(0, 1000, (200, 256), generator=gen)]
+    )
+    assert estimates.std() < 0.5 * uniform.std()
+    # every timestep keeps a share of the draws, the nearly weightless ends included
+    t = torch.cat([t for t, _ in draws])
+    assert int(t.min()) < 20 and int(t.max()) > 980
+    assert float((t > 900).float().mean()) > 0.01
+
+
 def test_validation_checkpoint_and_history(fitted):
     assert fitted.n_iter_ == len(fitted.loss_curve_) == len(fitted.validation_scores_)
     best = fitted.validation_scores_[fitted.best_iteration_ - 1]
@@ -404,7 +426,7 @@ def test_defaults_pick_the_network_and_its_training_by_latent_shape(blobs, monke
     assert seen == [(240, 2e-3), (400, 1e-3)]  # 1,080 rows: under the conv example budget
     # the conv budget: 160 epochs of 7,200 rows (10,000 individuals), at most 240
     model.module_config_ = {"architecture": "conv"}
-    assert [model._epoch_budget(n) for n in (1_000, 7_200, 14_400)] == [240, 160, 80]
+    assert [model._epoch_budget(n) for n in (1_000, 7_200, 14_400)] == [240, 100, 50]
     model.module_config_ = {"architecture": "mlp"}
     assert model._epoch_budget(10**6) == 400
     explicit = ConditionalLatentDiffusion(max_iter=7, learning_rate_init=5e-4, random_state=0)

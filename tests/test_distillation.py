@@ -8,10 +8,12 @@ import torch
 from sklearn.base import clone
 
 from genosynth import ConditionalLatentDiffusion
+from genosynth.generative.diffusion import diffusion as diffusion_module
 from genosynth.generative.diffusion._distillation import (
     ddim_clean_target,
     distil_unconditional,
     distillation_pairs,
+    student_indices,
     student_timesteps,
     teacher_states,
     unconditional_velocity,
@@ -38,6 +40,7 @@ def teacher():
         hidden_size=64,
         n_blocks=2,
         max_iter=60,
+        distilled_steps=None,
         random_state=0,
         training_dtype="float32",
         sampling_dtype="float32",
@@ -84,10 +87,18 @@ def test_clean_target_of_the_last_step_is_the_sample():
     torch.testing.assert_close(out, x_s)
 
 
-def test_student_steps_must_divide_the_teacher_steps():
+def test_student_steps_cover_the_teacher_steps_longest_first():
     assert student_timesteps(TEACHER_STEPS, 2) == [999, 499]
-    for bad in (0, 3, 9):
-        with pytest.raises(ValueError, match="must divide"):
+    assert student_timesteps(TEACHER_STEPS, 8) == TEACHER_STEPS
+    # 8 teacher steps in 3: stretches of 3, 3 and 2, the longer ones at the noisy end
+    assert student_indices(8, 3) == [0, 3, 6]
+    assert student_indices(7, 4) == [0, 2, 4, 6]
+    for n, k in ((8, 5), (9, 2), (24, 7)):
+        stretches = np.diff([*student_indices(n, k), n])
+        assert stretches.sum() == n and stretches.max() - stretches.min() <= 1
+        assert list(stretches) == sorted(stretches, reverse=True)
+    for bad in (0, 9):
+        with pytest.raises(ValueError, match="between 1 and"):
             student_timesteps(TEACHER_STEPS, bad)
 
 
@@ -173,11 +184,20 @@ def test_distilled_sampler_survives_save_load_and_pickle(distilled, tmp_path):
     np.testing.assert_array_equal(unpickled.sample(300, **unconditional)[0], expected)
 
 
-def test_distilled_steps_must_divide_n_steps_and_a_refit_drops_the_student(distilled):
+def test_no_student_at_or_beyond_n_steps_and_a_refit_drops_the_student(distilled, monkeypatch):
+    monkeypatch.setattr(diffusion_module, "_DISTILLATION_TRAJECTORIES", 256)  # mechanics only
     Z = np.random.default_rng(1).normal(size=(40, 16)).astype(np.float32)
     y = np.arange(40) % 2
-    with pytest.raises(ValueError, match="must divide the teacher's 8 sampling steps"):
-        ConditionalLatentDiffusion(distilled_steps=3, max_iter=1).fit(Z, y)
+    tiny = dict(denoiser="mlp", hidden_size=8, n_blocks=1, max_iter=1, random_state=0)
+    three = ConditionalLatentDiffusion(distilled_steps=3, **tiny).fit(Z, y)
+    assert three.distilled_timesteps_ == [999, 624, 249]
+    for steps in (8, 9, None):  # the fitted denoiser already samples in that many steps
+        model = ConditionalLatentDiffusion(distilled_steps=steps, **tiny).fit(Z, y)
+        assert not hasattr(model, "distilled_module_")
+    # "auto": a 2-step student from 4,000 training latents (after the validation split)
+    auto = ConditionalLatentDiffusion(max_iter=1, denoiser="mlp", hidden_size=8, n_blocks=1)
+    assert [auto._student_steps(n) for n in (3_999, 4_000)] == [None, 2]
+    assert auto.set_params(n_steps=2)._student_steps(10**6) is None
     refit = clone(distilled)
     refit.set_params(distilled_steps=None, max_iter=1).fit(Z, y)
     assert not hasattr(refit, "distilled_module_")

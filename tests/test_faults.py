@@ -87,11 +87,11 @@ def cohort():
 
 @pytest.fixture(scope="module")
 def tiny_pipe(cohort):
-    """A model that learned almost nothing (2 epochs): the collapsed generator of point 3."""
+    """A model that learned almost nothing (1-2 epochs): the collapsed generator of point 3."""
     pipe = GenerativePipeline(
         [
             ("gwas", GWASSelector(n_snps=32)),
-            ("vae", GenotypeVAE(max_iter=2, random_state=0)),
+            ("vae", GenotypeVAE(max_iter=1, random_state=0)),
             ("diffusion", ConditionalLatentDiffusion(max_iter=2, random_state=0)),
         ]
     )

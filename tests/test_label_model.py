@@ -49,6 +49,26 @@ def test_missing_calls_and_monomorphic_variants_add_nothing():
     )
 
 
+def test_probabilities_are_the_logistic_model_on_standardised_dosages():
+    """The folded product equals the model written out: standardise, score, squash."""
+    G, y = _cohort()
+    G[::7, 2] = -1
+    three = np.where(y == 1, 2, np.arange(len(y)) % 2)  # three classes: one-vs-rest
+    for codes, k in ((y, 2), (three, 3)):
+        fitted = fit_label_model(G, codes, k, random_state=0)
+        coef, intercept, mean, scale = (fitted[n] for n in ("coef", "intercept", "mean", "scale"))
+        X = (np.where(G < 0, mean, G) - mean) / scale
+        score = X @ coef.T + intercept
+        if k == 2:
+            p1 = 1 / (1 + np.exp(-score[:, 0]))
+            expected = np.column_stack([1 - p1, p1])
+        else:
+            expected = 1 / (1 + np.exp(-score))
+            expected /= expected.sum(1, keepdims=True)
+        p = label_probabilities(G, coef, intercept, mean, scale)
+        np.testing.assert_allclose(p, expected, atol=1e-5)
+
+
 def test_fits_repeat_under_a_seed_whatever_the_threads():
     from threadpoolctl import threadpool_limits
 

@@ -7,6 +7,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from _sklearn_checks import DATA_LAYER_FAILURES, bin_to_genotypes
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -15,6 +16,13 @@ import genosynth
 from genosynth import GenotypeVAE
 from genosynth.data._genotypes import as_genotypes
 from genosynth.datasets import simulate_case_control
+from genosynth.generative.vae._vae_modules import (
+    Conv3,
+    Down,
+    GenotypeAutoencoder,
+    Up,
+    _ShiftedProducts,
+)
 
 TINY = dict(compression=4, latent_channels=2, hidden_channels=16, base_channels=8, n_blocks=1)
 
@@ -76,19 +84,110 @@ def test_missing_calls_are_masked_not_imputed(panel):
     rng = np.random.default_rng(1)
     holes = rng.random(G.shape) < 0.2
     G[holes] = -1
-    vae = GenotypeVAE(**TINY, max_iter=3, random_state=0).fit(G)
+    # float32 decoding: the score decodes in float32, and the check below is exact
+    vae = GenotypeVAE(**TINY, max_iter=3, decoding_dtype="float32", random_state=0).fit(G)
     assert np.isfinite(vae.loss_curve_).all()
-    # A missing call contributes nothing to the encoder input: the embedding of a
-    # missing position is exactly zero.
+    # A missing call contributes nothing to the encoder input: whatever its SNP's
+    # table holds, the first stage's output is the same.
     g = torch.as_tensor(np.array([[-1, 0, -1, 2]]), dtype=torch.long)
     module = GenotypeVAE(**TINY, max_iter=1, random_state=0).fit(G[:, :4]).module_
-    emb = module.embed_genotypes(g)
-    assert torch.all(emb[0, 0] == 0) and torch.all(emb[0, 2] == 0)
-    assert torch.any(emb[0, 1] != 0)
+    before = module.embed_genotypes(g)
+    with torch.no_grad():
+        module.embed[[0, 2]] += 1.0
+        assert torch.equal(module.embed_genotypes(g), before)
+        module.embed[1] += 1.0
+        assert not torch.equal(module.embed_genotypes(g), before)
     # The score ignores missing calls: it equals accuracy over observed calls only.
     full = vae.inverse_transform(vae.transform(G))
     observed = G >= 0
     assert vae.score(G) == pytest.approx(float((full == G)[observed].mean()), abs=1e-12)
+
+
+@pytest.mark.parametrize("length", [1, 2, 9])
+def test_conv3_shifted_products_are_the_convolution(length):
+    """Training's shifted products and inference's concatenation give the same
+    outputs and gradients; the shifted products' backward passes gradcheck."""
+    torch.manual_seed(0)
+    conv = Conv3(6, 5)
+    x = torch.randn(4, length, 6, requires_grad=True)
+    y = conv(x)  # grad enabled: the shifted products
+    grad = torch.randn_like(y)
+    y.backward(grad)
+    grads = [t.grad.clone() for t in (x, conv.linear.weight, conv.linear.bias)]
+    with torch.no_grad():
+        torch.testing.assert_close(conv(x), y)  # inference: the concatenation
+    padded = F.pad(x, (0, 0, 1, 1))
+    reference = conv.linear(torch.cat([padded[:, :-2], x, padded[:, 2:]], -1))
+    torch.testing.assert_close(reference, y)
+    for t in (x, conv.linear.weight, conv.linear.bias):
+        t.grad = None
+    reference.backward(grad)
+    for mine, theirs in zip(grads, (x.grad, conv.linear.weight.grad, conv.linear.bias.grad)):
+        torch.testing.assert_close(mine, theirs)
+    double = [
+        torch.randn(s, dtype=torch.float64, requires_grad=True)
+        for s in ((2, length, 3), (2, 9), (2,))
+    ]
+    assert torch.autograd.gradcheck(_ShiftedProducts.apply, tuple(double))
+
+
+@pytest.mark.parametrize("snp_tables", [True, False])
+def test_first_stage_is_the_one_hot_product(snp_tables):
+    """Both layouts compute the one-hot product their docstring states, -1 adding nothing."""
+    torch.manual_seed(0)
+    module = GenotypeAutoencoder(16, 4, 2, 16, 8, 1, stride=4, snp_tables=snp_tables)
+    g = torch.as_tensor(np.random.default_rng(0).integers(-1, 3, (5, 16)), dtype=torch.long)
+    onehot = torch.stack([g == 0, g == 1, g == 2], -1).float()
+    per_snp = torch.einsum("blk,lkc->blc", onehot, module.embed)
+    if snp_tables:  # summed over each group of 4 SNPs, then the bias and SiLU
+        expected = F.silu(per_snp.reshape(5, 4, 4, -1).sum(2) + module.embed_bias)
+        torch.testing.assert_close(module.embed_genotypes(g), expected)
+    else:  # the per-SNP embedding itself, bit for bit
+        assert torch.equal(module.embed_genotypes(g), per_snp)
+
+
+@pytest.mark.parametrize(
+    ("compression", "stride", "strides"), [(16, 4, [4, 4]), (8, 4, [4, 2]), (4, 16, [4])]
+)
+def test_stride_sets_the_stages_and_reconstructs(panel, compression, stride, strides):
+    kw = dict(TINY, compression=compression, max_iter=40, batch_size=32, random_state=0)
+    vae = GenotypeVAE(**kw, stride=stride, training_dtype="float32").fit(panel[:500])
+    # the SNP tables are the first stage, strided convolutions the others
+    downs = [m for m in vae.module_.down if isinstance(m, Down)]
+    ups = [m for m in vae.module_.up if isinstance(m, Up)]
+    assert vae.module_.group == strides[0]
+    assert [m.stride for m in downs] == strides[1:] and [m.stride for m in ups] == strides[:0:-1]
+    n_positions = vae.module_config_["n_positions"]
+    assert vae.transform(panel).shape[1] == TINY["latent_channels"] * n_positions // compression
+    assert vae.score(panel[500:]) >= 0.93
+
+
+def test_model_configs_written_before_the_tables_rebuild_the_old_layout(panel):
+    """A module config without `stride` and `snp_tables` holds the layout of files
+    written before them: a per-SNP embedding and stride-2 stages."""
+    torch.manual_seed(0)
+    legacy = GenotypeAutoencoder(64, 4, 2, 16, 8, 1)  # the constructor's defaults
+    vae = GenotypeVAE(**TINY, max_iter=1, random_state=0).fit(panel[:100])
+    vae.module_config_ = {
+        k: v for k, v in vae.module_config_.items() if k not in ("stride", "snp_tables")
+    }
+    vae._rebuild(legacy.state_dict())
+    assert not vae.module_.snp_tables and vae.module_.embed.shape == (64, 3, 8)
+    assert [m.stride for m in vae.module_.down if isinstance(m, Down)] == [2, 2]
+    g = torch.as_tensor(np.pad(panel[:5], ((0, 0), (0, 3)), constant_values=-1), dtype=torch.long)
+    torch.testing.assert_close(vae.module_.encode(g)[0], legacy.eval().encode(g)[0])
+
+
+def test_model_files_written_before_stride_existed_load_with_stride_two(panel):
+    """A file without the parameter gets the value its network was fitted with."""
+    from genosynth.persistence import _export_estimator, _import_estimator
+
+    vae = GenotypeVAE(**TINY, stride=2, max_iter=1, random_state=0).fit(panel[:100])
+    spec, arrays = _export_estimator(vae, "vae")
+    del spec["params"]["stride"]
+    old = _import_estimator(spec, arrays)
+    assert old.stride == 2 and GenotypeVAE().stride != 2
+    np.testing.assert_array_equal(old.transform(panel), vae.transform(panel))
 
 
 def test_same_random_state_same_model_and_outputs(panel):
@@ -203,7 +302,7 @@ def test_decoder_noise_makes_decoding_robust_to_latent_error(fitted, panel):
 
     def changed_calls(vae):
         Z = vae.transform(held_out)
-        error = 0.3 * Z.std(0) * np.random.default_rng(0).standard_normal(Z.shape)
+        error = 0.5 * Z.std(0) * np.random.default_rng(0).standard_normal(Z.shape)
         clean = vae.inverse_transform(Z)
         return float((vae.inverse_transform(Z + error.astype(np.float32)) != clean).mean())
 
@@ -212,10 +311,10 @@ def test_decoder_noise_makes_decoding_robust_to_latent_error(fitted, panel):
 
 
 def test_auto_epochs_follow_a_fixed_example_budget():
-    # 40 epochs for small cohorts; beyond, ~270,000 training examples (30 epochs at
-    # 9,000 training rows: the 10,000 x 1,024 fit-time budget of benchmarks/README.md).
+    # 40 epochs for small cohorts; beyond, ~216,000 training examples (30 epochs at
+    # 7,200 training rows: the 10,000 x 1,024 fit-time budget of benchmarks/README.md).
     vae = GenotypeVAE()
-    assert [vae._epoch_budget(n) for n in (100, 4320, 9000, 27_000, 10**6)] == [40, 40, 30, 10, 1]
+    assert [vae._epoch_budget(n) for n in (100, 5400, 7200, 27_000, 10**6)] == [40, 40, 30, 8, 1]
     assert GenotypeVAE(max_iter=5)._epoch_budget(10**6) == 5
 
 

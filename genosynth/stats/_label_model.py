@@ -38,8 +38,8 @@ CANDIDATE_C = (0.03, 0.1, 0.3)
 _CV_FOLDS = 3
 # Rows standardised per block, to bound the float64 temporaries.
 _BLOCK_ROWS = 8192
-# Proposals drawn per round of rejection sampling, as a multiple of the rows still missing
-# divided by the label's probability, and the rounds allowed before giving up.
+# Proposals drawn per round of rejection sampling after the first, as a multiple of the rows
+# still missing divided by the label's probability, and the rounds allowed before giving up.
 _OVERSAMPLE = 1.1
 _MAX_ROUNDS = 50
 
@@ -168,7 +168,19 @@ def _probabilities(score: np.ndarray) -> np.ndarray:
 
 def label_probabilities(G, coef, intercept, mean, scale) -> np.ndarray:
     """``p(class | G)`` for each row of dosages ``G``: an array (n, n_classes)."""
-    return _probabilities(_standardise(G, mean, scale) @ coef.T + intercept)
+    # The standardisation folded into the coefficients, so that the dosages enter one
+    # float32 product as they are: ((G - mean) / scale) @ coef.T = G @ (coef / scale).T
+    # - mean @ (coef / scale).T. A missing call counts as the mean: it contributes nothing.
+    weights = (coef / scale).T
+    offset = intercept - mean @ weights
+    weights, mean32 = weights.astype(np.float32), mean.astype(np.float32)
+    score = np.empty((len(G), len(offset)))
+    for start in range(0, len(G), _BLOCK_ROWS):
+        block = np.asarray(G[start : start + _BLOCK_ROWS])
+        missing = block < 0
+        block = np.where(missing, mean32, block) if missing.any() else block.astype(np.float32)
+        score[start : start + _BLOCK_ROWS] = block @ weights
+    return _probabilities(score + offset)
 
 
 def draw_labels(proba, rng) -> np.ndarray:
@@ -202,11 +214,14 @@ def fill_by_rejection(requested, propose, rng):
         missing = sum(len(v) for v in pending.values())
         if not missing:
             return out
-        if rate is None:  # the first round proposes as many as requested, in the model's mix
-            need = missing
+        if rate is None:
+            # The first round proposes as many rows as requested: unconditional proposals
+            # come in about the requested mix, so most are kept, and the next rounds,
+            # sized by the acceptance rates, make up the few that are missing.
+            m = missing
         else:
             need = max(len(v) / max(rate[c], 1e-3) for c, v in pending.items() if v)
-        m = int(np.ceil(need * _OVERSAMPLE)) + 8
+            m = int(np.ceil(need * _OVERSAMPLE)) + 8
         G, proba = propose(m, rng)
         if out is None:
             n_classes = proba.shape[1]

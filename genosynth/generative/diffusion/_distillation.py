@@ -107,20 +107,41 @@ def ddim_clean_target(x_t, x_s, a_t, a_s):
     return (x_s - ratio * x_t) / (a_s.sqrt() - ratio * a_t.sqrt())
 
 
+def student_indices(n_teacher: int, student_steps: int) -> list[int]:
+    """Where the student's steps start, as indices into the teacher's timesteps.
+
+    Each student step covers ``n_teacher // student_steps`` teacher steps; the
+    steps left over go one each to the noisiest student steps, where the
+    teacher's trajectories are nearly straight and a long jump costs least.
+
+    Examples
+    --------
+    >>> student_indices(8, 4), student_indices(8, 3), student_indices(8, 2)
+    ([0, 2, 4, 6], [0, 3, 6], [0, 4])
+    """
+    if not 1 <= student_steps <= n_teacher:
+        raise ValueError(
+            f"student_steps={student_steps} must be between 1 and the teacher's "
+            f"{n_teacher} sampling steps"
+        )
+    jump, extra = divmod(n_teacher, student_steps)
+    starts, at = [], 0
+    for k in range(student_steps):
+        starts.append(at)
+        at += jump + (k < extra)
+    return starts
+
+
 def student_timesteps(teacher_timesteps, student_steps: int) -> list[int]:
-    """Every ``k``-th of the teacher's timesteps, ``k`` = teacher steps / ``student_steps``.
+    """The student's timesteps: the teacher's at :func:`student_indices`.
 
     Examples
     --------
     >>> student_timesteps([999, 874, 749, 624, 499, 374, 249, 124], 4)
     [999, 749, 499, 249]
     """
-    n_teacher = len(teacher_timesteps)
-    if not 1 <= student_steps <= n_teacher or n_teacher % student_steps:
-        raise ValueError(
-            f"student_steps={student_steps} must divide the teacher's {n_teacher} sampling steps"
-        )
-    return list(teacher_timesteps)[:: n_teacher // student_steps]
+    teacher_timesteps = list(teacher_timesteps)
+    return [teacher_timesteps[i] for i in student_indices(len(teacher_timesteps), student_steps)]
 
 
 def distillation_pairs(states, timesteps, alphas_cumprod):
@@ -177,7 +198,7 @@ def distil_unconditional(
     sampler : str
         The teacher's sampler.
     student_steps : int
-        Must divide ``len(teacher_timesteps)``.
+        At most ``len(teacher_timesteps)`` (see :func:`student_indices`).
     n_trajectories : int
         Teacher trajectories from fresh noise (a share held out for validation).
     max_iter, batch_size, learning_rate_init, ema_decay
@@ -201,9 +222,11 @@ def distil_unconditional(
     device = next(teacher.parameters()).device
     noise = torch.randn((n_trajectories, n_features), generator=generator)
     v_fn = unconditional_velocity(teacher)
-    grid = student_timesteps(teacher_timesteps, student_steps)
-    # Only the states on the student's grid are kept (memory: trajectories x steps x dim).
-    stride = len(teacher_timesteps) // student_steps
+    starts = student_indices(len(teacher_timesteps), student_steps)
+    grid = [teacher_timesteps[i] for i in starts]
+    # Only the states on the student's grid and the sample are kept (memory:
+    # trajectories x steps x dim).
+    kept = [*starts, len(teacher_timesteps)]
     states = torch.cat(
         [
             teacher_states(
@@ -212,7 +235,7 @@ def distil_unconditional(
                 alphas_cumprod,
                 teacher_timesteps,
                 sampler,
-            )[::stride].cpu()
+            )[kept].cpu()
             for s in range(0, n_trajectories, _TEACHER_BATCH)
         ],
         dim=1,

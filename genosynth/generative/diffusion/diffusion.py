@@ -38,6 +38,7 @@ from genosynth.generative.diffusion._schedules import (
     SAMPLERS,
     SCHEDULES,
     add_noise,
+    importance_timesteps,
     min_snr_velocity_weights,
     sampling_timesteps,
     velocity,
@@ -63,7 +64,7 @@ _AUTO_SNR_GAMMA = {"mlp": None, "conv": 2.0}
 # and costs little per epoch, so it keeps 400 epochs at 1e-3.
 _AUTO_LEARNING_RATE = {"mlp": 1e-3, "conv": 2e-3}
 _AUTO_MAX_EPOCHS = {"mlp": 400, "conv": 240}
-_AUTO_EXAMPLES = {"mlp": None, "conv": 160 * 7_200}
+_AUTO_EXAMPLES = {"mlp": None, "conv": 100 * 7_200}
 # Rows sampled together on a CPU (see inference_batches), by network and
 # sampling dtype: the conv network's float32 activations are wider than the
 # MLP's and fall out of cache sooner, so it samples fastest in smaller batches,
@@ -81,6 +82,12 @@ _CPU_BATCH = {
 # student's peak learning rate (benchmarks/README.md, "Distilled few-step
 # samplers").
 _DISTILLATION_TRAJECTORIES = 32_000
+# distilled_steps="auto": a 2-step sampler when the denoiser trains on at least this
+# many latents, where the fit's cost no longer grows with the cohort (the epoch
+# budgets are budgets of examples) and the fixed cost of distillation is a modest
+# share of it; none below, where the fit is short and sampling already cheap.
+_AUTO_DISTILLED_STEPS = 2
+_AUTO_DISTILLATION_ROWS = 4_000
 _DISTILLATION_EPOCHS = 6
 _DISTILLATION_LEARNING_RATE = 5e-4
 # Rows per pass when scoring the validation latents on a CPU.
@@ -190,6 +197,17 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         the conv network, whose purpose is LD, not for the MLP
         (benchmarks/README.md, "Sampler, guidance interval and Min-SNR
         training"). Set None when the label signal matters more than LD.
+    timestep_sampling : {"importance", "uniform"}, default="importance"
+        How training draws the timestep of each row under ``snr_gamma``.
+        ``"uniform"``: every timestep equally often, each row's loss
+        multiplied by its weight, so most rows land where the weight is near
+        zero (both ends of the process) and teach little. ``"importance"``:
+        timesteps drawn in proportion to their weight (mixed with a tenth of
+        uniform draws, stratified within each mini-batch), each row's loss
+        corrected so that the objective is the same: the same loss with
+        less noise, which learned more in the same number of epochs
+        (benchmarks/README.md, "Importance-sampled timesteps and a one-stage
+        VAE"). Without ``snr_gamma`` both draw uniformly.
     guidance_scale : float, default=4.0
         Default classifier-free guidance strength ``s`` for :meth:`sample`
         on the steps of ``guidance_interval`` (1 = plain conditional model,
@@ -217,20 +235,27 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         order at the same cost per step, so fewer steps give the same
         cohort (benchmarks/README.md, "Sampler, guidance interval and
         Min-SNR training").
-    distilled_steps : int or None, default=None
+    distilled_steps : int, "auto" or None, default="auto"
         After fitting, also train a few-step sampler for unconditional
-        draws: a copy of the denoiser trained so that one DDIM step of it
-        lands where ``n_steps / distilled_steps`` steps of the fitted
-        denoiser land, on the fitted denoiser's own trajectories from fresh
-        noise (no training data enters, so it adds nothing to what the model
-        reveals about its training individuals). :meth:`sample` then uses it
-        in ``distilled_steps`` network evaluations whenever every step is
-        unconditional (``guidance_scale=0`` over ``(0.0, 1.0)``, which is how
-        the label-model pipeline samples) and ``n_steps`` is not passed.
-        Must divide ``n_steps``. None: no distillation. It costs fit time
-        (trajectories and a few epochs of training, a fixed budget whatever
-        the cohort size); what it buys and loses is measured in
-        benchmarks/README.md ("Distilled few-step samplers").
+        draws: a copy of the denoiser trained so that each of its
+        ``distilled_steps`` DDIM steps lands where a stretch of the fitted
+        denoiser's ``n_steps`` steps lands (equal stretches; when they cannot
+        be, the longer ones at the noisy end), on the fitted denoiser's own
+        trajectories from fresh noise (no training data enters, so it adds
+        nothing to what the model reveals about its training individuals).
+        :meth:`sample` then uses it whenever every step is unconditional
+        (``guidance_scale=0`` over ``(0.0, 1.0)``, which is how the
+        label-model pipeline samples) and ``n_steps`` is not passed; guided
+        draws keep the fitted denoiser. The default samples about twice as
+        fast as ``n_steps`` steps and keeps a little less local LD
+        (benchmarks/README.md, "Importance-sampled timesteps and a one-stage
+        VAE"). None, or a value not below ``n_steps``: no distillation. It
+        costs fit time (32,000 trajectories and six epochs of training over
+        them, a fixed budget whatever the cohort size). ``"auto"``: 2 when
+        the denoiser trains on 4,000 latents or more (after the validation
+        split), where the fit's cost no longer grows with the cohort and the
+        fixed cost of distillation is a modest share of it; None below, where
+        the fit is short and sampling already cheap.
     sampling_dtype : {"auto", "float32", "bfloat16"}, default="auto"
         Precision of the denoiser in :meth:`sample` (training has its own
         ``training_dtype``). ``"bfloat16"`` runs a bfloat16 copy of the
@@ -311,9 +336,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
     module_ : torch.nn.Module
         The denoiser (EMA weights of the best validation epoch).
     distilled_module_ : torch.nn.Module
-        The few-step unconditional sampler (with ``distilled_steps`` only).
+        The few-step unconditional sampler (only when ``fit`` distilled one,
+        see ``distilled_steps``).
     distilled_timesteps_ : list of int
-        Its DDIM timesteps, noisiest first (with ``distilled_steps`` only).
+        Its DDIM timesteps, noisiest first (only with ``distilled_module_``).
     loss_curve_, validation_scores_ : list of float
         Training loss and validation score (minus the denoising loss) per epoch.
     n_iter_, best_iteration_ : int
@@ -353,11 +379,12 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         "p_uncond": [Interval(Real, 0, 1, closed="both")],
         "label_type": [StrOptions({"auto", "categorical", "continuous"})],
         "snr_gamma": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
+        "timestep_sampling": [StrOptions({"importance", "uniform"})],
         "guidance_scale": [Interval(Real, 0, None, closed="left")],
         "guidance_interval": ["array-like"],
         "n_steps": [Interval(Integral, 1, None, closed="left")],
         "sampler": [StrOptions(set(SAMPLERS))],
-        "distilled_steps": [Interval(Integral, 1, None, closed="left"), None],
+        "distilled_steps": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "sampling_dtype": [StrOptions(DTYPES)],
         "training_dtype": [StrOptions(DTYPES)],
         "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -389,9 +416,10 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         n_steps=8,
         label_type="auto",
         snr_gamma="auto",
+        timestep_sampling="importance",
         guidance_interval=(0.5, 1.0),
         sampler="dpm++2m",
-        distilled_steps=None,
+        distilled_steps="auto",
         sampling_dtype="auto",
         training_dtype="auto",
         max_iter="auto",
@@ -417,6 +445,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.p_uncond = p_uncond
         self.label_type = label_type
         self.snr_gamma = snr_gamma
+        self.timestep_sampling = timestep_sampling
         self.guidance_scale = guidance_scale
         self.guidance_interval = guidance_interval
         self.n_steps = n_steps
@@ -438,6 +467,8 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         self.verbose = verbose
 
     _fitted_modules = ("module_", "distilled_module_")
+    # Parameters a model file written before they existed was fitted with (persistence).
+    _legacy_params = {"timestep_sampling": "uniform"}
 
     def _build_module(self, config: dict) -> torch.nn.Module:
         kwargs = {k: v for k, v in config.items() if k != "architecture"}
@@ -489,8 +520,6 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         """
         self._guidance_interval()
         teacher_steps = sampling_timesteps(self.n_timesteps, self.n_steps)
-        if self.distilled_steps is not None:
-            student_timesteps(teacher_steps, self.distilled_steps)  # refused before training
         for name in ("distilled_module_", "distilled_timesteps_"):
             self.__dict__.pop(name, None)  # a refit without distillation keeps no stale sampler
         Z = check_array(Z, dtype=np.float32, ensure_min_samples=2, input_name="Z")
@@ -546,19 +575,31 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             score_name="val_mse",
             score_is_negated_loss=True,
         )
-        if self.distilled_steps is not None:
-            self._distil(teacher_steps, rng, device)
+        student_steps = self._student_steps(len(fit_idx))
+        if student_steps is not None:
+            self._distil(teacher_steps, student_steps, rng, device)
         return self
 
-    def _distil(self, teacher_steps, rng, device) -> None:
-        """Train ``distilled_module_``, the few-step unconditional sampler (``distilled_steps``)."""
+    def _student_steps(self, n_rows: int) -> int | None:
+        """The steps of the sampler ``fit`` distils for ``n_rows`` training latents, or None.
+
+        ``distilled_steps`` resolved; no student at or beyond ``n_steps``, which
+        the fitted denoiser already samples in.
+        """
+        steps = self.distilled_steps
+        if steps == "auto":
+            steps = _AUTO_DISTILLED_STEPS if n_rows >= _AUTO_DISTILLATION_ROWS else None
+        return steps if steps is not None and steps < self.n_steps else None
+
+    def _distil(self, teacher_steps, student_steps: int, rng, device) -> None:
+        """Train ``distilled_module_``, the ``student_steps``-step unconditional sampler."""
         self.distilled_module_, history = distil_unconditional(
             self.module_,
             self.n_features_in_,
             self._alphas_cumprod(),
             teacher_steps,
             self.sampler,
-            self.distilled_steps,
+            student_steps,
             n_trajectories=_DISTILLATION_TRAJECTORIES,
             max_iter=_DISTILLATION_EPOCHS,
             learning_rate_init=_DISTILLATION_LEARNING_RATE,
@@ -569,7 +610,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             verbose=bool(self.verbose),
         )
         self.distilled_module_.eval()
-        self.distilled_timesteps_ = student_timesteps(teacher_steps, self.distilled_steps)
+        self.distilled_timesteps_ = student_timesteps(teacher_steps, student_steps)
 
     def _epoch_budget(self, n_train: int) -> int:
         if self.max_iter != "auto":
@@ -597,20 +638,25 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         ac = self._alphas_cumprod().to(device)
         T, p_uncond = self.n_timesteps, float(self.p_uncond)
         snr_weight = self._snr_weights(ac)
+        importance = self.timestep_sampling == "importance"
         training_dtype = self.training_dtype
 
         def loss_fn(net, batch, generator):
             x0, lab = batch
             b = len(x0)
-            t = torch.randint(0, T, (b,), generator=generator, device=device)
+            if snr_weight is not None and importance:
+                t, correction = importance_timesteps(snr_weight, b, generator)
+            else:
+                t = torch.randint(0, T, (b,), generator=generator, device=device)
+                correction = None if snr_weight is None else snr_weight[t]
             noise = torch.randn(x0.shape, generator=generator, device=device)
             drop = torch.rand(b, generator=generator, device=device) < p_uncond
             lab = torch.where(drop, torch.full_like(lab, net.null_label), lab)
             with precision(device, training_dtype):
                 pred = net(add_noise(x0, noise, ac[t]), t, lab)
             err = (pred.float() - velocity(x0, noise, ac[t])).square().mean(-1)
-            if snr_weight is not None:
-                err = err * snr_weight[t]
+            if correction is not None:
+                err = err * correction
             return err.mean()
 
         return loss_fn

@@ -31,7 +31,7 @@ _CPU_BATCH = 64
 # max_iter="auto": at most this many epochs, and no more than needed to see
 # this many training examples (see the max_iter docstring).
 _AUTO_MAX_EPOCHS = 40
-_AUTO_EXAMPLES = 270_000
+_AUTO_EXAMPLES = 216_000
 # The label model's fitted attributes, and the most classes it models (as the
 # diffusion model's categorical conditioning).
 _LABEL_MODEL_ATTRIBUTES = (
@@ -90,9 +90,24 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
     hidden_channels : int, default=64
         Width of the convolutional trunk at the bottleneck.
     base_channels : int, default=16
-        Width of the per-SNP embedding at full resolution.
+        Width per SNP from which the stages' widths grow: a stage spanning
+        ``k`` SNPs per position is ``k * base_channels`` wide, at most
+        ``hidden_channels`` (with the default single stage, the bottleneck's
+        ``hidden_channels``).
     n_blocks : int, default=2
         Residual blocks at the bottleneck, in the encoder and in the decoder.
+    stride : {2, 4, 8, 16, 32, 64}, default=16
+        Length reduction of each downsampling stage of the encoder (and
+        upsampling stage of the decoder): ``compression`` is reached in
+        stages of ``stride`` (the last one takes what is left). The first
+        stage is a table of a vector per SNP and genotype, summed over each
+        group of ``stride`` SNPs; the decoder's last reads each SNP's logits
+        from its group's features with the SNP's own weights. The default
+        reaches the 16x compression in that one stage, so that no layer runs
+        at the panel's full length: it trains faster than stride-2 stages,
+        reconstructed held-out individuals better, and the diffusion model
+        learned more LD from its latents (benchmarks/README.md,
+        "Importance-sampled timesteps and a one-stage VAE").
     kl_weight : float, default=1e-3
         Weight of the KL term relative to the mean per-call cross-entropy
         (the KL is divided by the panel length, so 1.0 is the plain ELBO).
@@ -128,8 +143,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         same gain.
     max_iter : int or "auto", default="auto"
         Maximum number of epochs; the cosine learning-rate decay spans them.
-        ``"auto"`` is ``min(40, ceil(270,000 / n_train))``: 40 epochs for
-        cohorts up to ~6,750 training rows, then a fixed budget of ~270,000
+        ``"auto"`` is ``min(40, ceil(216,000 / n_train))``: 40 epochs for
+        cohorts up to 5,400 training rows, then a fixed budget of ~216,000
         training examples, which bounds the fit time of large cohorts; fewer
         epochs on mid-sized cohorts gave synthetic individuals easier to tell
         apart from real ones (benchmarks/README.md, "GenotypeVAE").
@@ -236,6 +251,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         "hidden_channels": [Interval(Integral, 1, None, closed="left")],
         "base_channels": [Interval(Integral, 1, None, closed="left")],
         "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "stride": [Options(Integral, {2, 4, 8, 16, 32, 64})],
         "kl_weight": [Interval(Real, 0, None, closed="left")],
         "label_weight": [Interval(Real, 0, None, closed="left")],
         "decoder_noise": [Interval(Real, 0, None, closed="left")],
@@ -264,6 +280,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         hidden_channels=64,
         base_channels=16,
         n_blocks=2,
+        stride=16,
         kl_weight=1e-3,
         label_weight=0.0,
         decoder_noise=0.0,
@@ -288,6 +305,7 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.hidden_channels = hidden_channels
         self.base_channels = base_channels
         self.n_blocks = n_blocks
+        self.stride = stride
         self.kl_weight = kl_weight
         self.label_weight = label_weight
         self.decoder_noise = decoder_noise
@@ -307,6 +325,9 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    # Parameters a model file written before they existed was fitted with (persistence).
+    _legacy_params = {"stride": 2}
+
     # -- network -----------------------------------------------------------------------------
 
     def _build_module(self, config: dict) -> GenotypeAutoencoder:
@@ -322,6 +343,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
             "base_channels": self.base_channels,
             "n_blocks": self.n_blocks,
             "n_classes": n_classes,
+            "stride": self.stride,
+            "snp_tables": True,
         }
 
     def _genotypes(self, X, *, reset: bool) -> np.ndarray:
@@ -522,8 +545,8 @@ class GenotypeVAE(TorchEstimatorMixin, TransformerMixin, BaseEstimator):
                     extra = torch.randn(mu.shape, generator=generator, device=mu.device)
                     z = z + decoder_noise * spread * extra
                 logits = net.decode(z).float()
-            observed = g >= 0
-            loss = F.cross_entropy(logits[observed], g[observed])
+            # Missing and padded calls (-1) are left out of the mean.
+            loss = F.cross_entropy(logits.reshape(-1, 3), g.reshape(-1), ignore_index=-1)
             kl = 0.5 * (mu.square() + logvar.exp() - 1.0 - logvar).sum((1, 2)).mean()
             loss = loss + kl_weight * kl / n_features
             if label_weight > 0:
