@@ -168,6 +168,12 @@ def test_distilled_steps_add_a_student_and_leave_the_denoiser_alone(teacher, dis
     swapped = copy.deepcopy(teacher).set_params(sampler="ddim", n_steps=2)
     swapped.module_ = distilled.distilled_module_
     np.testing.assert_array_equal(swapped.sample(2000, **unconditional)[0], Z_student)
+    # Sampling settings changed after the fit ask for the fitted denoiser with them.
+    assert distilled.distilled_from_ == {"n_steps": 8, "sampler": "dpm++2m"}
+    for change in ({"n_steps": 4}, {"sampler": "ddim"}):
+        changed = copy.deepcopy(distilled).set_params(**change)
+        expected = copy.deepcopy(teacher).set_params(**change).sample(200, **unconditional)[0]
+        np.testing.assert_array_equal(changed.sample(200, **unconditional)[0], expected)
 
 
 def test_distilled_sampler_survives_save_load_and_pickle(distilled, tmp_path):

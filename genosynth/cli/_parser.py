@@ -90,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument(
         "--epochs",
         type=_positive(int),
-        help="denoiser training epochs (default: conv min(240, 1,152,000 / training rows), "
-        "i.e. 160 at 10,000 individuals; mlp 400)",
+        help="denoiser training epochs (default: conv min(240, 720,000 / training rows), "
+        "i.e. 100 at 10,000 individuals; mlp 400)",
     )
     fit.add_argument(
         "--learning-rate",
@@ -130,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--guidance-interval",
         help="START,STOP: guide only steps in this fraction of the noising process (e.g. 0.5,1)",
     )
-    sample.add_argument("--steps", type=int, help="sampling steps (default: the model's)")
+    sample.add_argument(
+        "--steps",
+        type=int,
+        help="sampling steps of the fitted denoiser (default: the model's, or its distilled "
+        "few-step sampler when it has one)",
+    )
     sample.add_argument(
         "--sampler", choices=("ddim", "dpm++2m"), help="ODE sampler (default: the model's)"
     )

@@ -340,6 +340,11 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         see ``distilled_steps``).
     distilled_timesteps_ : list of int
         Its DDIM timesteps, noisiest first (only with ``distilled_module_``).
+    distilled_from_ : dict
+        The ``n_steps`` and ``sampler`` of the fitted denoiser it was
+        distilled from (only with ``distilled_module_``): after
+        ``set_params`` changes either, :meth:`sample` runs the fitted
+        denoiser with the new settings instead.
     loss_curve_, validation_scores_ : list of float
         Training loss and validation score (minus the denoising loss) per epoch.
     n_iter_, best_iteration_ : int
@@ -520,7 +525,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         """
         self._guidance_interval()
         teacher_steps = sampling_timesteps(self.n_timesteps, self.n_steps)
-        for name in ("distilled_module_", "distilled_timesteps_"):
+        for name in ("distilled_module_", "distilled_timesteps_", "distilled_from_"):
             self.__dict__.pop(name, None)  # a refit without distillation keeps no stale sampler
         Z = check_array(Z, dtype=np.float32, ensure_min_samples=2, input_name="Z")
         labels = self._fit_labels(y, Z.shape[0])
@@ -611,6 +616,7 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         )
         self.distilled_module_.eval()
         self.distilled_timesteps_ = student_timesteps(teacher_steps, student_steps)
+        self.distilled_from_ = {"n_steps": self.n_steps, "sampler": self.sampler}
 
     def _epoch_budget(self, n_train: int) -> int:
         if self.max_iter != "auto":
@@ -771,8 +777,9 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
             unconditional model, one network evaluation per step.
         n_steps : int, optional
             Sampling steps of the fitted denoiser; defaults to the parameter.
-            Unconditional draws of a model fitted with ``distilled_steps``
-            use the distilled sampler unless ``n_steps`` is passed.
+            Unconditional draws of a model fitted with a distilled sampler
+            (``distilled_steps``) use it unless ``n_steps`` is passed or the
+            ``n_steps`` or ``sampler`` parameter changed since the fit.
         random_state : int, RandomState instance or None
             The same value gives identical output.
 
@@ -794,12 +801,15 @@ class ConditionalLatentDiffusion(TorchEstimatorMixin, BaseEstimator):
         labels, y_out = self._requested_labels(n_samples, y, rng)
         continuous = has_continuous_label(self)
         gen = self._generator(rng, "cpu")
-        # Every step unconditional: the distilled sampler, when fitted, takes them.
+        # Every step unconditional: the distilled sampler, when fitted, takes them, unless
+        # other sampling steps are asked for than those it was distilled from.
+        settings = {"n_steps": self.n_steps, "sampler": self.sampler}
         distilled = (
             n_steps is None
             and scale == 0.0
             and (start, stop) == (0.0, 1.0)
             and hasattr(self, "distilled_module_")
+            and getattr(self, "distilled_from_", settings) == settings
         )
         if distilled:
             module = self._module_on(self._device(), "distilled_module_").eval()
