@@ -13,10 +13,10 @@ Three tables, every figure naming its arithmetic path (float32 or bfloat16):
   cost of a network evaluation does not depend on how long it was trained);
 * each configuration given with ``--config NAME=JSON`` (pipeline ``set_params``
   keys, e.g. ``'before={"diffusion__max_iter": 160}'``) runs side by side with
-  the default in the same invocation; ``--reference PATH`` adds the default
-  pipeline of another checkout (e.g. ``git worktree add /tmp/ref <commit>``:
-  the previous default, whose network layout no parameter reproduces), its
-  runs importing genosynth from there.
+  the default in the same invocation; ``--reference PATH`` runs every row
+  again with another checkout (e.g. ``git worktree add /tmp/ref <commit>``:
+  the previous default, whose network layout no parameter reproduces), as
+  ``NAME, reference``, importing genosynth from there.
 
 ``--dtype float32`` (the default here) forces float32 arithmetic in every
 stage, as on a CPU without native bfloat16; ``--dtype auto`` takes what the
@@ -248,7 +248,7 @@ def main() -> None:
         "--reference",
         type=Path,
         help="a checkout of another genosynth version (e.g. a git worktree of the previous "
-        "default): its default pipeline runs as a 'reference' row, side by side",
+        "default): every row runs again with it, as 'NAME, reference', side by side",
     )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/genosynth-bench-cache"))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # internal: one run, as JSON
@@ -286,11 +286,16 @@ def main() -> None:
     base = FLOAT32 if args.dtype == "float32" else {}
     # (name, set_params, checkout to import genosynth from: None is this one)
     configs = [] if args.no_default else [("default", dict(base), None)]
-    if args.reference is not None:
-        configs.append(("reference", dict(base), args.reference))
     for item in args.config:
         name, _, text = item.partition("=")
         configs.append((name, base | json.loads(text), None))
+    if args.reference is not None:
+        # Every row again with the other checkout, right after its own.
+        configs = [
+            row
+            for name, params, root in configs
+            for row in ((name, params, root), (f"{name}, reference", params, args.reference))
+        ]
     common = [
         "--n-snps",
         str(args.n_snps),
