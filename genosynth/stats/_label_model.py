@@ -44,19 +44,26 @@ _OVERSAMPLE = 1.1
 _MAX_ROUNDS = 50
 
 
-def _standardise(G, mean, scale, dtype=np.float64):
-    """``(G - mean) / scale`` with missing calls (< 0) at the mean, in blocks of rows.
+def _filled_blocks(G, mean, dtype):
+    """``(rows, block)`` over blocks of ``G``'s rows, as ``dtype``, missing calls (< 0) at ``mean``.
 
-    The blocks bound the float64 temporaries to a few megabytes whatever the cohort's size.
+    A missing call sits at its column's mean, so that it contributes nothing once
+    centred. The blocks bound the temporaries to a few megabytes whatever the cohort's size.
     """
+    mean = np.asarray(mean, dtype=dtype)
+    for start in range(0, len(G), _BLOCK_ROWS):
+        rows = slice(start, start + _BLOCK_ROWS)
+        block = np.asarray(G[rows], dtype=dtype)
+        missing = block < 0
+        yield rows, np.where(missing, mean, block) if missing.any() else block
+
+
+def _standardise(G, mean, scale, dtype=np.float64):
+    """``(G - mean) / scale`` with missing calls (< 0) at the mean, in blocks of rows."""
     G = np.asarray(G)
     X = np.empty(G.shape, dtype=dtype)
-    for start in range(0, len(G), _BLOCK_ROWS):
-        block = np.asarray(G[start : start + _BLOCK_ROWS], dtype=np.float64)
-        missing = block < 0
-        if missing.any():  # a missing call contributes nothing: it sits at the mean
-            block = np.where(missing, mean, block)
-        X[start : start + _BLOCK_ROWS] = (block - mean) / scale
+    for rows, block in _filled_blocks(G, mean, np.float64):
+        X[rows] = (block - mean) / scale
     return X
 
 
@@ -173,13 +180,10 @@ def label_probabilities(G, coef, intercept, mean, scale) -> np.ndarray:
     # - mean @ (coef / scale).T. A missing call counts as the mean: it contributes nothing.
     weights = (coef / scale).T
     offset = intercept - mean @ weights
-    weights, mean32 = weights.astype(np.float32), mean.astype(np.float32)
+    weights = weights.astype(np.float32)
     score = np.empty((len(G), len(offset)))
-    for start in range(0, len(G), _BLOCK_ROWS):
-        block = np.asarray(G[start : start + _BLOCK_ROWS])
-        missing = block < 0
-        block = np.where(missing, mean32, block) if missing.any() else block.astype(np.float32)
-        score[start : start + _BLOCK_ROWS] = block @ weights
+    for rows, block in _filled_blocks(G, mean, np.float32):
+        score[rows] = block @ weights
     return _probabilities(score + offset)
 
 
